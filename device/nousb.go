@@ -1,0 +1,9 @@
+//go:build !usb || !cgo
+
+package device
+
+// USBSupported is false in builds without USB support.
+const USBSupported = false
+
+// ListUSB returns ErrNoUSBSupport in this build.
+func ListUSB(...ID) ([]USBKey, error) { return nil, ErrNoUSBSupport }
