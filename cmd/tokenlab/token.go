@@ -488,7 +488,7 @@ func (a *app) tokenDriftCommand(store func() (*emulator.Store, error), complete 
 func (a *app) tokenFaultCommand(store func() (*emulator.Store, error), complete cobra.CompletionFunc) *cobra.Command {
 	var (
 		frozen, reset, wrongSecret, deadButton, clear bool
-		at                                           string
+		at                                            string
 	)
 	cmd := &cobra.Command{
 		Use:   "fault SERIAL [--frozen] [--reset] [--wrong-secret] [--dead-button] [--clear] [--at T]",
