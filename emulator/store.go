@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/tokenlab/tokenlab/internal/oath"
@@ -296,9 +295,4 @@ func (s *Store) write(set *TokenSet) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), s.path)
-}
-
-// SortSpecs orders specs by serial.
-func SortSpecs(specs []Spec) {
-	sort.Slice(specs, func(i, j int) bool { return specs[i].Serial < specs[j].Serial })
 }

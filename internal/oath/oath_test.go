@@ -320,3 +320,21 @@ func TestFormatPadsWithZeros(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseAlgorithm(f *testing.F) {
+	for _, s := range []string{"sha1", "HmacSHA256", "sha-512", "", "md5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseAlgorithm(s)
+		if err != nil {
+			if !errors.Is(err, ErrAlgorithm) {
+				t.Fatalf("ParseAlgorithm(%q): %v", s, err)
+			}
+			return
+		}
+		if again, err := ParseAlgorithm(a.String()); err != nil || again != a {
+			t.Fatalf("%q -> %v -> %v, %v", s, a, again, err)
+		}
+	})
+}
