@@ -10,9 +10,9 @@ import (
 
 func (a *app) codeCommand() *cobra.Command {
 	var (
-		secretHex, algorithm, at string
-		digits, period           int
-		counter                  uint64
+		secretHex, at string
+		counter       uint64
+		codes         oathFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "code --secret-hex HEX [--algorithm sha1|sha256|sha512] [--digits 6|8] [--period 30] [--at @UNIX|RFC3339] [--counter N]",
@@ -28,14 +28,7 @@ store: a calculator for checking what a token or a server should show.`,
 			if err != nil {
 				return err
 			}
-			alg, err := parseAlgorithmFlag(algorithm)
-			if err != nil {
-				return err
-			}
-			if err := checkDigitsFlag(digits); err != nil {
-				return err
-			}
-			p, err := periodFlag(period)
+			alg, digits, p, err := codes.parse()
 			if err != nil {
 				return err
 			}
@@ -66,13 +59,9 @@ store: a calculator for checking what a token or a server should show.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&secretHex, "secret-hex", "", "the secret, hex encoded (required)")
-	f.StringVar(&algorithm, "algorithm", "sha1", "HMAC algorithm: sha1, sha256 or sha512")
-	f.IntVar(&digits, "digits", 8, "code length: 6 or 8")
-	f.IntVar(&period, "period", 30, "TOTP time step in seconds")
+	codes.add(cmd)
 	f.StringVar(&at, "at", "", "true time for TOTP: @UNIX or RFC 3339 (default now)")
 	f.Uint64Var(&counter, "counter", 0, "HOTP counter: print the HOTP code instead of TOTP")
 	_ = cmd.MarkFlagRequired("secret-hex")
-	_ = cmd.RegisterFlagCompletionFunc("algorithm", cobra.FixedCompletions([]string{"sha1", "sha256", "sha512"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("digits", cobra.FixedCompletions([]string{"6", "8"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/hex"
 	"fmt"
+	"github.com/spf13/cobra"
 	"strconv"
 	"strings"
 	"time"
@@ -46,28 +47,6 @@ func parseSecretHex(s string) ([]byte, error) {
 	return b, nil
 }
 
-func parseAlgorithmFlag(s string) (oath.Algorithm, error) {
-	a, err := oath.ParseAlgorithm(s)
-	if err != nil {
-		return 0, usagef("invalid --algorithm %q: use sha1, sha256 or sha512", s)
-	}
-	return a, nil
-}
-
-func checkDigitsFlag(d int) error {
-	if d != 6 && d != 8 {
-		return usagef("invalid --digits %d: use 6 or 8", d)
-	}
-	return nil
-}
-
-func periodFlag(p int) (time.Duration, error) {
-	if p <= 0 || p > 86400 {
-		return 0, usagef("invalid --period %d: use a positive number of seconds, 30 or 60 on hardware tokens", p)
-	}
-	return time.Duration(p) * time.Second, nil
-}
-
 // seconds renders a remaining validity as whole seconds, rounded up, the way
 // a countdown shows it.
 func seconds(d time.Duration) int64 {
@@ -79,4 +58,35 @@ func describe(kind fmt.Stringer, alg oath.Algorithm, digits int, period time.Dur
 		return fmt.Sprintf("HOTP, %s, %d digits", strings.ToUpper(alg.String()), digits)
 	}
 	return fmt.Sprintf("TOTP, %s, %d digits, %v", strings.ToUpper(alg.String()), digits, period)
+}
+
+// oathFlags are the flags that describe the codes of a token or a secret:
+// --algorithm, --digits and --period.
+type oathFlags struct {
+	algorithm      string
+	digits, period int
+}
+
+func (o *oathFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.algorithm, "algorithm", "sha1", "HMAC algorithm: sha1, sha256 or sha512")
+	f.IntVar(&o.digits, "digits", 8, "code length: 6 or 8")
+	f.IntVar(&o.period, "period", 30, "time step in seconds: 30 or 60 on hardware tokens")
+	_ = cmd.RegisterFlagCompletionFunc("algorithm", cobra.FixedCompletions([]string{"sha1", "sha256", "sha512"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("digits", cobra.FixedCompletions([]string{"6", "8"}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// parse validates the flags; every error is a usage error.
+func (o *oathFlags) parse() (oath.Algorithm, int, time.Duration, error) {
+	alg, err := oath.ParseAlgorithm(o.algorithm)
+	if err != nil {
+		return 0, 0, 0, usagef("invalid --algorithm %q: use sha1, sha256 or sha512", o.algorithm)
+	}
+	if o.digits != 6 && o.digits != 8 {
+		return 0, 0, 0, usagef("invalid --digits %d: use 6 or 8", o.digits)
+	}
+	if o.period <= 0 || o.period > 86400 {
+		return 0, 0, 0, usagef("invalid --period %d: use a positive number of seconds, 30 or 60 on hardware tokens", o.period)
+	}
+	return alg, o.digits, time.Duration(o.period) * time.Second, nil
 }

@@ -24,13 +24,12 @@ func (a *app) fleetCommand() *cobra.Command {
 
 func (a *app) fleetNewCommand(store func() (*emulator.Store, error)) *cobra.Command {
 	var (
-		count                  int
-		seed, prefix, alg, dis string
-		start                  string
-		digits, period         int
-		hotp                   bool
-		ppmMax                 float64
-		offsetMax              time.Duration
+		count                    int
+		seed, prefix, dis, start string
+		codes                    oathFlags
+		hotp                     bool
+		ppmMax                   float64
+		offsetMax                time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "new --count N --seed S [--drift-ppm-max F] [--distribution uniform|normal] [--drift-offset-max D]",
@@ -49,15 +48,9 @@ and an eight-digit index. Clock rates are drawn from --distribution over
 			if seed == "" {
 				return usagef("--seed is empty: give a fleet seed; the same seed makes the same fleet")
 			}
-			f := emulator.FleetSpec{Count: count, Seed: seed, Prefix: prefix, Digits: digits, DriftPPMMax: ppmMax, DriftOffsetMax: offsetMax}
+			f := emulator.FleetSpec{Count: count, Seed: seed, Prefix: prefix, DriftPPMMax: ppmMax, DriftOffsetMax: offsetMax}
 			var err error
-			if f.Algorithm, err = parseAlgorithmFlag(alg); err != nil {
-				return err
-			}
-			if err := checkDigitsFlag(digits); err != nil {
-				return err
-			}
-			if f.Period, err = periodFlag(period); err != nil {
+			if f.Algorithm, f.Digits, f.Period, err = codes.parse(); err != nil {
 				return err
 			}
 			if f.Distribution, err = emulator.ParseDistribution(dis); err != nil {
@@ -97,9 +90,7 @@ and an eight-digit index. Clock rates are drawn from --distribution over
 	fl.IntVar(&count, "count", 0, "number of tokens (required)")
 	fl.StringVar(&seed, "seed", "", "fleet seed (required): the same seed makes the same fleet")
 	fl.StringVar(&prefix, "prefix", emulator.DefaultSerialPrefix, "serial prefix")
-	fl.StringVar(&alg, "algorithm", "sha1", "HMAC algorithm: sha1, sha256 or sha512")
-	fl.IntVar(&digits, "digits", emulator.DefaultDigits, "code length: 6 or 8")
-	fl.IntVar(&period, "period", int(emulator.DefaultPeriod/time.Second), "time step in seconds: 30 or 60")
+	codes.add(cmd)
 	fl.BoolVar(&hotp, "hotp", false, "make event-based (HOTP) tokens")
 	fl.Float64Var(&ppmMax, "drift-ppm-max", 0, "largest clock rate, in ppm, either way (real tokens: up to 12)")
 	fl.StringVar(&dis, "distribution", "uniform", "how rates spread: uniform or normal (σ = max/3)")

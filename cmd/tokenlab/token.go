@@ -118,11 +118,11 @@ func (d *driftFlags) drift(now time.Time) (emulator.Drift, error) {
 
 func (a *app) tokenNewCommand(store func() (*emulator.Store, error)) *cobra.Command {
 	var (
-		serial, secretHex, algorithm string
-		digits, period               int
-		hotp, asJSON                 bool
-		counter                      uint64
-		drift                        driftFlags
+		serial, secretHex string
+		hotp, asJSON      bool
+		counter           uint64
+		codes             oathFlags
+		drift             driftFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "new [--serial S] [--secret-hex HEX] [--algorithm ..] [--digits ..] [--period ..] [--hotp] [--drift-offset D] [--drift-ppm F] [--drift-start RFC3339]",
@@ -134,15 +134,9 @@ printed (the secret only this once: 'token show' hides it unless asked).`,
   tokenlab token new --hotp --digits 6        # an event-based token`,
 		Args: noArgs,
 		RunE: a.runE(func(cmd *cobra.Command, _ []string) error {
-			spec := emulator.Spec{Serial: serial, Digits: digits, Counter: counter}
+			spec := emulator.Spec{Serial: serial, Counter: counter}
 			var err error
-			if spec.Algorithm, err = parseAlgorithmFlag(algorithm); err != nil {
-				return err
-			}
-			if err := checkDigitsFlag(digits); err != nil {
-				return err
-			}
-			if spec.Period, err = periodFlag(period); err != nil {
+			if spec.Algorithm, spec.Digits, spec.Period, err = codes.parse(); err != nil {
 				return err
 			}
 			if hotp {
@@ -203,14 +197,11 @@ printed (the secret only this once: 'token show' hides it unless asked).`,
 	f := cmd.Flags()
 	f.StringVar(&serial, "serial", "", "serial number printed on the token (default: generated VIRT and 13 digits)")
 	f.StringVar(&secretHex, "secret-hex", "", "the secret, hex encoded (default: random, of the algorithm's size)")
-	f.StringVar(&algorithm, "algorithm", "sha1", "HMAC algorithm: sha1, sha256 or sha512")
-	f.IntVar(&digits, "digits", emulator.DefaultDigits, "code length: 6 or 8")
-	f.IntVar(&period, "period", int(emulator.DefaultPeriod/time.Second), "time step in seconds: 30 or 60")
+	codes.add(cmd)
 	f.BoolVar(&hotp, "hotp", false, "make an event-based (HOTP) token instead of a time-based one")
 	f.Uint64Var(&counter, "counter", 0, "HOTP: the counter of the first press")
 	f.BoolVar(&asJSON, "json", false, "print the new token as JSON")
 	drift.add(cmd, "drift-")
-	_ = cmd.RegisterFlagCompletionFunc("algorithm", cobra.FixedCompletions([]string{"sha1", "sha256", "sha512"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -426,7 +417,10 @@ func (a *app) tokenShowCommand(store func() (*emulator.Store, error), complete c
 				fmt.Fprintf(w, "next counter\t%d\n", s.Counter)
 			} else {
 				fmt.Fprintf(w, "drift\toffset %s, %+g ppm from %s\n", signed(s.Drift.Offset), s.Drift.PPM, s.Drift.Start.UTC().Format(time.RFC3339))
-				fmt.Fprintf(w, "clock now\t%s ahead of true time\n", s.Drift.TokenTime(a.clock.Now()).Sub(a.clock.Now()).Round(time.Millisecond))
+				if tok, err := emulator.New(s, a.clock); err == nil {
+					now := a.clock.Now()
+					fmt.Fprintf(w, "clock now\t%s (%s from true time)\n", tok.TokenTime(now).UTC().Format(time.RFC3339), signed(tok.TokenTime(now).Sub(now).Round(time.Millisecond)))
+				}
 			}
 			faults := strings.Join(j.Faults, ", ")
 			if faults == "" {
