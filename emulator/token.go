@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"time"
 
@@ -25,46 +24,23 @@ const (
 	MaxSecretLen = 128
 )
 
-// Kind says what moves a token's code on: time or button presses.
-type Kind uint8
+// Kind says what moves a token's code on: time (TOTP) or button presses (HOTP).
+type Kind = oath.Kind
 
 const (
 	// TOTP is a time-based token (RFC 6238), the default.
-	TOTP Kind = iota
+	TOTP = oath.TOTP
 	// HOTP is an event-based token (RFC 4226): each press advances the counter.
-	HOTP
+	HOTP = oath.HOTP
 )
-
-// String returns "totp" or "hotp".
-func (k Kind) String() string {
-	if k == HOTP {
-		return "hotp"
-	}
-	if k == TOTP {
-		return "totp"
-	}
-	return fmt.Sprintf("Kind(%d)", uint8(k))
-}
 
 // ParseKind reads "totp" or "hotp" in any case.
 func ParseKind(s string) (Kind, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "totp":
-		return TOTP, nil
-	case "hotp":
-		return HOTP, nil
+	k, err := oath.ParseKind(s)
+	if err != nil {
+		return 0, &FieldError{Field: "kind", Value: s, Hint: "use totp or hotp"}
 	}
-	return 0, &FieldError{Field: "kind", Value: s, Hint: "use totp or hotp"}
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (k *Kind) UnmarshalText(b []byte) error {
-	v, err := ParseKind(string(b))
-	*k = v
-	return err
+	return k, nil
 }
 
 // Drift describes a token's own clock against true time (SPEC §2):
@@ -213,7 +189,7 @@ func (s Spec) Validate() error {
 	if err := oath.CheckPeriod(s.Period); err != nil {
 		return &FieldError{Field: "period", Value: s.Period, Hint: "use a whole number of seconds, 30 or 60 on hardware tokens"}
 	}
-	if s.Kind != TOTP && s.Kind != HOTP {
+	if !s.Kind.Valid() {
 		return &FieldError{Field: "kind", Value: s.Kind, Hint: "use totp or hotp"}
 	}
 	if math.IsNaN(s.Drift.PPM) || math.Abs(s.Drift.PPM) > MaxDriftPPM {
