@@ -65,7 +65,9 @@ func (f *PSKCFile) Tokens() ([]Token, error) {
 		if name == "pin" {
 			continue
 		}
-		fail := func(err error) ([]Token, error) { return nil, &Error{Format: PSKC, Where: k.where + idSuffix(k), Err: err} }
+		fail := func(err error) ([]Token, error) {
+			return nil, &Error{Format: PSKC, Where: k.where + idSuffix(k), Err: err}
+		}
 		if name != "hotp" && name != "totp" {
 			alg := k.Algorithm
 			if alg == "" {

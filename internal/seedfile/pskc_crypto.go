@@ -34,7 +34,7 @@ var canonical = map[string]string{
 	"aes128-cbc": uriXMLEnc + "aes128-cbc", "aes192-cbc": uriXMLEnc + "aes192-cbc", "aes256-cbc": uriXMLEnc + "aes256-cbc",
 	"tripledes-cbc": uriXMLEnc + "tripledes-cbc", "pbe-3des112-cbc": uriXMLEnc + "tripledes-cbc", "des3-cbc": uriXMLEnc + "tripledes-cbc",
 	"kw-aes128": uriXMLEnc + "kw-aes128", "kw-aes192": uriXMLEnc + "kw-aes192", "kw-aes256": uriXMLEnc + "kw-aes256",
-	"kw-tripledes": uriXMLEnc + "kw-tripledes",
+	"kw-tripledes":    uriXMLEnc + "kw-tripledes",
 	"camellia128-cbc": uriDSigMore + "camellia128-cbc", "camellia192-cbc": uriDSigMore + "camellia192-cbc", "camellia256-cbc": uriDSigMore + "camellia256-cbc",
 	"kw-camellia128": uriDSigMore + "kw-camellia128", "kw-camellia192": uriDSigMore + "kw-camellia192", "kw-camellia256": uriDSigMore + "kw-camellia256",
 	"hmac-sha1": uriHMACSHA1, "hmac-sha224": uriDSigMore + "hmac-sha224", "hmac-sha256": uriDSigMore + "hmac-sha256",
