@@ -200,7 +200,8 @@ func EncodePSKC(w io.Writer, tokens []Token, opts EncodeOptions) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(&header, "  <MACMethod Algorithm=\"%s\">\n    <MACKey>\n%s    </MACKey>\n  </MACMethod>\n", uriHMAC256, e.encryptedValue(mk, "      "))
+		// MACKey is itself an xenc EncryptedDataType: no EncryptedValue wrapper.
+		fmt.Fprintf(&header, "  <MACMethod Algorithm=\"%s\">\n    <MACKey>\n%s    </MACKey>\n  </MACMethod>\n", uriHMAC256, e.cipherElements(mk, "      "))
 	}
 
 	var b bytes.Buffer
@@ -246,9 +247,13 @@ func (e *pskcWriter) encrypt(plain []byte) ([]byte, error) {
 	return out, nil
 }
 
+func (e *pskcWriter) cipherElements(ct []byte, indent string) string {
+	return fmt.Sprintf("%s<xenc:EncryptionMethod Algorithm=\"%s\"/>\n%s<xenc:CipherData>\n%s  <xenc:CipherValue>%s</xenc:CipherValue>\n%s</xenc:CipherData>\n",
+		indent, e.alg, indent, indent, base64.StdEncoding.EncodeToString(ct), indent)
+}
+
 func (e *pskcWriter) encryptedValue(ct []byte, indent string) string {
-	return fmt.Sprintf("%s<EncryptedValue>\n%s  <xenc:EncryptionMethod Algorithm=\"%s\"/>\n%s  <xenc:CipherData>\n%s    <xenc:CipherValue>%s</xenc:CipherValue>\n%s  </xenc:CipherData>\n%s</EncryptedValue>\n",
-		indent, indent, e.alg, indent, indent, base64.StdEncoding.EncodeToString(ct), indent, indent)
+	return indent + "<EncryptedValue>\n" + e.cipherElements(ct, indent+"  ") + indent + "</EncryptedValue>\n"
 }
 
 func esc(s string) string {
