@@ -58,6 +58,8 @@ func (a *app) tokenCommand() *cobra.Command {
 		a.tokenRmCommand(store, complete),
 		a.tokenDriftCommand(store, complete),
 		a.tokenFaultCommand(store, complete),
+		a.tokenImportCommand(store),
+		a.tokenExportCommand(store, complete),
 	)
 	return cmd
 }
