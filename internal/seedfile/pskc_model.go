@@ -555,6 +555,9 @@ func readInt(d *dataValue, dec func(*dataValue) ([]byte, error)) (*big.Int, bool
 		raw = b
 	} else {
 		s := d.plain
+		if len(s) > maxIntText {
+			return nil, false, fmt.Errorf("%w: an integer of %d characters is out of range", ErrMalformed, len(s))
+		}
 		if v, ok := new(big.Int).SetString(s, 10); ok {
 			return v, true, nil
 		}
@@ -564,6 +567,9 @@ func readInt(d *dataValue, dec func(*dataValue) ([]byte, error)) (*big.Int, bool
 		}
 		raw = b
 	}
+	if len(raw) > maxIntText {
+		return nil, false, fmt.Errorf("%w: an integer of %d bytes is out of range", ErrMalformed, len(raw))
+	}
 	if v, ok := new(big.Int).SetString(string(raw), 10); ok && isDigits(raw) {
 		return v, true, nil
 	}
@@ -572,6 +578,10 @@ func readInt(d *dataValue, dec func(*dataValue) ([]byte, error)) (*big.Int, bool
 	}
 	return new(big.Int).SetBytes(raw), true, nil
 }
+
+// maxIntText bounds an integer's text (a uint64 has 20 digits); parsing a
+// megabyte of digits would take seconds.
+const maxIntText = 40
 
 func isDigits(b []byte) bool {
 	if len(b) == 0 {

@@ -316,3 +316,20 @@ func FuzzDecodePSKC(f *testing.F) {
 		sameTokens(t, again, toks)
 	})
 }
+
+// A hostile file must not make an import expensive: absurd PBKDF2 work and
+// absurdly long integers are refused before any work is done.
+func TestPSKCRefusesExpensiveInput(t *testing.T) {
+	pbkdf2 := `<KeyContainer Version="1.0"><EncryptionKey><DerivedKey><KeyDerivationMethod Algorithm="pbkdf2"><PBKDF2-params><Salt><Specified>AAAA</Specified></Salt><IterationCount>1000001</IterationCount><KeyLength>16</KeyLength></PBKDF2-params></KeyDerivationMethod></DerivedKey></EncryptionKey><KeyPackage><Key Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:hotp"><Data><Secret><EncryptedValue><EncryptionMethod Algorithm="aes128-cbc"/><CipherData><CipherValue>AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=</CipherValue></CipherData></EncryptedValue></Secret></Data></Key></KeyPackage></KeyContainer>`
+	if _, err := DecodePSKC([]byte(pbkdf2), DecodeOptions{Password: "x"}); !errors.Is(err, ErrKeyDerivation) || !strings.Contains(err.Error(), "at most 1000000 iterations") {
+		t.Fatalf("a million and one iterations: %v", err)
+	}
+	long := `<KeyContainer Version="1.0"><KeyPackage><Key><Data><Counter><PlainValue>` + strings.Repeat("9", 100_000) + `</PlainValue></Counter></Data></Key></KeyPackage></KeyContainer>`
+	if _, err := ParsePSKC([]byte(long)); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "out of range") {
+		t.Fatalf("a 100000-digit counter: %v", err)
+	}
+	deep := strings.Repeat("<a>", 100) + strings.Repeat("</a>", 100)
+	if _, err := ParsePSKC([]byte(deep)); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "nested deeper") {
+		t.Fatalf("deep nesting: %v", err)
+	}
+}
