@@ -29,6 +29,7 @@ func FromSeed(t seedfile.Token) (Spec, error) {
 // its clock's drift or faults (a verification server must discover those,
 // as it would with a real token).
 func (s Spec) Seed() seedfile.Token {
+	s = s.withDefaults(s.Created)
 	t := seedfile.Token{
 		Serial: s.Serial, Manufacturer: "tokenlab", Secret: bytes.Clone(s.Secret), Algorithm: s.Algorithm,
 		Digits: s.Digits, Kind: s.Kind, Counter: s.Counter,
