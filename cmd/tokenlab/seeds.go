@@ -64,6 +64,9 @@ The tokens print their serials on stdout; secrets are never printed.`,
 				return err
 			}
 			tokens, err := seedfile.Decode(data, seedfile.DecodeOptions{Format: f, Key: key, Password: password, IgnoreMAC: ignoreMAC})
+			if errors.Is(err, seedfile.ErrKeyNeeded) {
+				return fmt.Errorf("%s: %w: give --key HEX or --password P", args[0], err)
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}

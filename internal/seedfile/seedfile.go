@@ -145,7 +145,7 @@ var (
 	// ErrUnsupported: valid, but uses something tokenlab does not emulate or decrypt.
 	ErrUnsupported = errors.New("unsupported")
 	// ErrKeyNeeded: the secrets are encrypted and no key or password was given.
-	ErrKeyNeeded = errors.New("the secrets are encrypted: give the key (--key HEX) or the password (--password P)")
+	ErrKeyNeeded = errors.New("the secrets are encrypted: a decryption key or password is needed")
 	// ErrDecrypt: the key or password is wrong, or a ciphertext is damaged.
 	ErrDecrypt = errors.New("cannot decrypt")
 	// ErrMAC: a ValueMAC does not match: the file was altered or the key is wrong.
