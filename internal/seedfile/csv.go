@@ -225,20 +225,24 @@ func txtCounter(s string) (uint64, error) {
 	return c, nil
 }
 
-// txtQuote quotes a field for an error message, unless it could hold a
-// secret (a run of 8 or more letters and digits, as hex and base32 are): then
-// it only says how long it is.
+// txtQuote quotes a field for an error message only when it cannot hold a
+// secret: at most 24 letters, digits, spaces, '.', '_' or '-', with no run of
+// 8 or more letters and digits (as hex and base32 seeds are). Anything else
+// — a seed in the wrong column, a broken URI whose query spilled into a
+// field — is described by its length only.
 func txtQuote(s string) string {
 	run := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' {
-			run++
-			if run >= txtSecretRun {
-				return fmt.Sprintf("(%d characters)", len(s))
-			}
-		} else {
+		alnum := '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		if !alnum && c != ' ' && c != '.' && c != '_' && c != '-' || len(s) > 24 {
+			return fmt.Sprintf("(%d characters)", len(s))
+		}
+		if run = run + 1; !alnum {
 			run = 0
+		}
+		if run >= txtSecretRun {
+			return fmt.Sprintf("(%d characters)", len(s))
 		}
 	}
 	return strconv.Quote(s)

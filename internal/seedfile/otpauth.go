@@ -5,7 +5,9 @@ import (
 	"encoding/base32"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +60,10 @@ func DecodeOTPAuth(data []byte) ([]Token, error) {
 
 // otpauthToken reads one URI. Its errors never quote the URI: net/url's
 // errors do, and it holds the secret.
+//
+// otpauthParams are the parameters of the Key URI format, safe to name.
+var otpauthParams = map[string]bool{"secret": true, "issuer": true, "algorithm": true, "digits": true, "period": true, "counter": true, "image": true}
+
 func otpauthToken(line string) (Token, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, a...)...)
@@ -76,9 +82,13 @@ func otpauthToken(line string) (Token, error) {
 	if err != nil {
 		return Token{}, bad("the query is not valid: check its %%XX escapes and separate the parameters with &")
 	}
-	for name, v := range q {
-		if len(v) > 1 {
-			return Token{}, bad("parameter %s is given %d times", txtQuote(name), len(v))
+	for _, name := range slices.Sorted(maps.Keys(q)) { // sorted: the same file, the same error
+		if v := q[name]; len(v) > 1 {
+			shown := txtQuote(name)
+			if otpauthParams[name] {
+				shown = strconv.Quote(name)
+			}
+			return Token{}, bad("parameter %s is given %d times", shown, len(v))
 		}
 	}
 	// url.Parse has accepted line, so NewKeyFromURL, which only parses it, does too.
@@ -88,6 +98,8 @@ func otpauthToken(line string) (Token, error) {
 	}
 	var t Token
 	if t.Kind, err = oath.ParseKind(key.Type()); err != nil {
+		// The "type" is the URI's host: in a broken URI it can hold the
+		// query, secret and all; txtQuote quotes only plain words.
 		return Token{}, bad("type %s: use totp or hotp, as in %s", txtQuote(key.Type()), otpauthForm)
 	}
 	t.Serial = strings.TrimSpace(key.AccountName())
