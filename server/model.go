@@ -1,0 +1,240 @@
+package server
+
+import (
+	"time"
+
+	"github.com/tokenlab/tokenlab/internal/oath"
+)
+
+// Role is what an account may do.
+type Role string
+
+// The roles of SPEC §3.1.
+const (
+	RoleUser          Role = "user"
+	RoleOrgAdmin      Role = "org_admin"
+	RoleOperatorAdmin Role = "operator_admin"
+)
+
+// IsAdmin reports an administrator role.
+func (r Role) IsAdmin() bool { return r == RoleOrgAdmin || r == RoleOperatorAdmin }
+
+// Account is a portal account.
+type Account struct {
+	UserID       string    `json:"user_id"`
+	Email        string    `json:"email"`
+	FirstName    string    `json:"first_name"`
+	MiddleName   string    `json:"middle_name"`
+	LastName     string    `json:"last_name"`
+	Organization string    `json:"organization"`
+	Role         Role      `json:"role"`
+	PasswordHash []byte    `json:"password_hash"`
+	// TemporaryPassword is set when the password was reset (by a revocation)
+	// and must be changed at the next login.
+	TemporaryPassword bool `json:"temporary_password"`
+	// RememberToken is the "remember my token" cookie: set by a login with
+	// the token, cleared by a revocation.
+	RememberToken bool `json:"remember_token"`
+	// Proofed is identity proofing done (level 3 credentials).
+	Proofed  bool      `json:"proofed"`
+	Proofing *Proofing `json:"proofing,omitempty"`
+	Phones   []Phone   `json:"phones,omitempty"`
+	// ParentID connects this (child) account to a parent whose hardware
+	// token it uses.
+	ParentID  string    `json:"parent_id,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Phone is a phone OTP device.
+type Phone struct {
+	Number string `json:"number"`
+	// Method is "text" or "voice".
+	Method string `json:"method"`
+	// CodeHash and CodeExpires hold the code last sent (hashed).
+	CodeHash    []byte    `json:"code_hash,omitempty"`
+	CodeExpires time.Time `json:"code_expires,omitzero"`
+	AddedAt     time.Time `json:"added_at"`
+}
+
+// Proofing is an account's identity proofing in progress.
+type Proofing struct {
+	// Outcome is the last proofing result: passed, postal, live or failed.
+	Outcome string `json:"outcome"`
+	// CodeHash is the activation code sent by postal mail, hashed.
+	CodeHash []byte    `json:"code_hash,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// Status is a hardware token's status (SPEC §3.2).
+type Status string
+
+// Token statuses. Locked is not a status but a sub-status of Active.
+const (
+	StatusPendingActivation Status = "pending_activation"
+	StatusActive            Status = "active"
+	StatusSuspended         Status = "suspended"
+	StatusExpired           Status = "expired"
+	StatusPendingApproval   Status = "pending_approval"
+	StatusRevoked           Status = "revoked"
+)
+
+// Display is the status as the portal shows it: "Active (Locked)" for a
+// locked token.
+func (s Status) Display(locked bool) string {
+	name := map[Status]string{
+		StatusPendingActivation: "Pending Activation", StatusActive: "Active", StatusSuspended: "Suspended",
+		StatusExpired: "Expired", StatusPendingApproval: "Pending Approval", StatusRevoked: "Revoked",
+	}[s]
+	if s == StatusActive {
+		if locked {
+			return "Active (Locked)"
+		}
+		return "Active (Active)"
+	}
+	return name
+}
+
+// Level is the assurance of a credential: 2 without identity proofing, 3 with.
+type Level int
+
+// Token is a hardware token of the inventory, with its lifecycle state.
+type Token struct {
+	Serial       string         `json:"serial"`
+	Manufacturer string         `json:"manufacturer,omitempty"`
+	Kind         oath.Kind      `json:"kind"`
+	Algorithm    oath.Algorithm `json:"algorithm"`
+	Digits       int            `json:"digits"`
+	PeriodS      int64          `json:"period_s"`
+	// SealedSecret is the seed, encrypted with the server's seed key.
+	SealedSecret []byte `json:"sealed_secret"`
+
+	Status Status `json:"status"`
+	Locked bool   `json:"locked"`
+	// SuspendedBy is "user" or "admin".
+	SuspendedBy string    `json:"suspended_by,omitempty"`
+	SuspendedAt time.Time `json:"suspended_at,omitzero"`
+	// OwnerID is the account the token is activated on.
+	OwnerID string `json:"owner_id,omitempty"`
+	Level   Level  `json:"level,omitempty"`
+
+	// FailCount counts consecutive wrong login codes (lockout).
+	FailCount int `json:"fail_count"`
+	// ActivationFailures and ResyncFailures count failed attempts; at the
+	// policy's limit the token is Blocked until an administrator resets it.
+	ActivationFailures int  `json:"activation_failures"`
+	ResyncFailures     int  `json:"resync_failures"`
+	Blocked            bool `json:"blocked"`
+
+	// DriftSteps is the learned offset of the token's clock, in steps.
+	DriftSteps int64 `json:"drift_steps"`
+	// LastStep is the last accepted time step (TOTP) or counter (HOTP); a
+	// code is accepted only for a later step. -1: none yet.
+	LastStep int64 `json:"last_step"`
+
+	ImportedAt  time.Time `json:"imported_at"`
+	PurchasedAt time.Time `json:"purchased_at,omitzero"`
+	ActivatedAt time.Time `json:"activated_at,omitzero"`
+	LastUsedAt  time.Time `json:"last_used_at,omitzero"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`
+	RevokedAt   time.Time `json:"revoked_at,omitzero"`
+	RevokedBy   string    `json:"revoked_by,omitempty"`
+	// Reminders are the reminders already sent in the current state, so
+	// that each goes out once.
+	Reminders []string `json:"reminders,omitempty"`
+	// NextEventAt is when the sweep next has something to do for the token
+	// (a reminder, an expiry, a revocation); zero when nothing is scheduled.
+	NextEventAt time.Time `json:"next_event_at,omitzero"`
+}
+
+// Sponsorship is a partner paying for a user's token, to be activated by a deadline.
+type Sponsorship struct {
+	UserID string `json:"user_id"`
+	Serial string `json:"serial"`
+	// ActivateBy is the activation deadline; zero means none.
+	ActivateBy time.Time `json:"activate_by,omitzero"`
+	// ApplicationID is the sponsoring application, whose terms the user
+	// must accept before activating.
+	ApplicationID string    `json:"application_id,omitempty"`
+	Level         Level     `json:"level"`
+	CreatedAt     time.Time `json:"created_at"`
+	Used          bool      `json:"used"`
+}
+
+// LicenceKey is a purchased credential, bound to a token serial and a
+// product (level 2 without identity proofing, level 3 with).
+type LicenceKey struct {
+	Key         string    `json:"key"`
+	Serial      string    `json:"serial"`
+	Level       Level     `json:"level"`
+	PurchasedAt time.Time `json:"purchased_at"`
+	RedeemedBy  string    `json:"redeemed_by,omitempty"`
+	RedeemedAt  time.Time `json:"redeemed_at,omitzero"`
+}
+
+// Credential is what a session was authenticated with.
+type Credential int
+
+// Credentials, weakest first.
+const (
+	CredentialPassword Credential = iota + 1
+	CredentialPhoneOTP
+	CredentialHardwareOTP
+)
+
+var credentialNames = map[Credential]string{CredentialPassword: "password", CredentialPhoneOTP: "phone_otp", CredentialHardwareOTP: "hardware_otp"}
+
+// String returns password, phone_otp or hardware_otp.
+func (c Credential) String() string { return credentialNames[c] }
+
+// Strength is a credential and its level; a password is level 1.
+type Strength struct {
+	Credential Credential `json:"credential"`
+	Level      Level      `json:"level"`
+}
+
+// Meets reports whether s is at least min: a credential at least as strong,
+// at a level at least as high.
+func (s Strength) Meets(min Strength) bool {
+	return s.Credential >= min.Credential && s.Level >= min.Level
+}
+
+// Application is a partner application behind the portal.
+type Application struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	MinStrength Strength `json:"min_strength"`
+	// Terms is the text of the terms and conditions; empty means none to accept.
+	Terms string `json:"terms,omitempty"`
+}
+
+// Session is a logged-in session.
+type Session struct {
+	ID        string    `json:"id"`
+	UserID    string    `json:"user_id"`
+	Strength  Strength  `json:"strength"`
+	CreatedAt time.Time `json:"created_at"`
+	EndedAt   time.Time `json:"ended_at,omitzero"`
+}
+
+// Notification is an e-mail (or text) the system would send.
+type Notification struct {
+	ID        int64     `json:"id"`
+	UserID    string    `json:"user_id"`
+	Recipient string    `json:"recipient"`
+	Kind      string    `json:"kind"`
+	Subject   string    `json:"subject"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AuditEntry records a state change or a refusal: who, what, when, outcome.
+type AuditEntry struct {
+	ID     int64     `json:"id"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Target string    `json:"target"`
+	// Outcome is "ok" or the error code.
+	Outcome string `json:"outcome"`
+	Detail  string `json:"detail,omitempty"`
+}

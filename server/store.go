@@ -1,0 +1,73 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned by a Tx for a record that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store keeps the server's state durably. Every server operation runs in
+// one Update (or View) transaction: an Update commits only when its function
+// returns nil, and is acknowledged only after the commit is durable. Updates
+// are serialisable: two at once behave as one after the other, which is what
+// makes a code acceptable only once under concurrent requests.
+//
+// The default Store is SQLite (server/sqlitestore). Records are whole
+// values: Put replaces, Get returns a copy.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Tx is one transaction. Get methods return ErrNotFound for a missing record.
+type Tx interface {
+	Account(userID string) (Account, error)
+	PutAccount(Account) error
+	Accounts() ([]Account, error)
+
+	Token(serial string) (Token, error)
+	PutToken(Token) error
+	// Tokens lists tokens in serial order; an empty filter field matches all.
+	Tokens(f TokenFilter) ([]Token, error)
+	// TokensDue lists tokens whose NextEventAt is set and not after t.
+	TokensDue(t time.Time) ([]Token, error)
+
+	Sponsorship(userID, serial string) (Sponsorship, error)
+	PutSponsorship(Sponsorship) error
+	Sponsorships(userID string) ([]Sponsorship, error)
+
+	LicenceKey(key string) (LicenceKey, error)
+	PutLicenceKey(LicenceKey) error
+
+	Application(id string) (Application, error)
+	PutApplication(Application) error
+	Applications() ([]Application, error)
+	TermsAccepted(userID, appID string) (bool, error)
+	AcceptTerms(userID, appID string, at time.Time) error
+
+	Session(id string) (Session, error)
+	PutSession(Session) error
+	// Sessions lists a user's sessions, oldest first.
+	Sessions(userID string) ([]Session, error)
+
+	// AddNotification stores n with the next ID and returns it.
+	AddNotification(n Notification) (int64, error)
+	// Notifications lists a user's notifications, oldest first; "" lists all.
+	Notifications(userID string) ([]Notification, error)
+
+	// AddAudit stores e with the next ID and returns it.
+	AddAudit(e AuditEntry) (int64, error)
+	// Audit lists entries, oldest first; an empty target lists all. At most
+	// limit entries (the newest), all when limit <= 0.
+	Audit(target string, limit int) ([]AuditEntry, error)
+}
+
+// TokenFilter selects tokens.
+type TokenFilter struct {
+	OwnerID string
+	Status  Status
+}
