@@ -21,14 +21,14 @@ func (r Role) IsAdmin() bool { return r == RoleOrgAdmin || r == RoleOperatorAdmi
 
 // Account is a portal account.
 type Account struct {
-	UserID       string    `json:"user_id"`
-	Email        string    `json:"email"`
-	FirstName    string    `json:"first_name"`
-	MiddleName   string    `json:"middle_name"`
-	LastName     string    `json:"last_name"`
-	Organization string    `json:"organization"`
-	Role         Role      `json:"role"`
-	PasswordHash []byte    `json:"password_hash"`
+	UserID       string `json:"user_id"`
+	Email        string `json:"email"`
+	FirstName    string `json:"first_name"`
+	MiddleName   string `json:"middle_name"`
+	LastName     string `json:"last_name"`
+	Organization string `json:"organization"`
+	Role         Role   `json:"role"`
+	PasswordHash []byte `json:"password_hash"`
 	// TemporaryPassword is set when the password was reset (by a revocation)
 	// and must be changed at the next login.
 	TemporaryPassword bool `json:"temporary_password"`
@@ -146,7 +146,8 @@ type Token struct {
 	NextEventAt time.Time `json:"next_event_at,omitzero"`
 }
 
-// Sponsorship is a partner paying for a user's token, to be activated by a deadline.
+// Sponsorship entitles a user to activate a serial: a partner paying for the
+// token (by a deadline), or a licence key the user redeemed (LicenceKey set).
 type Sponsorship struct {
 	UserID string `json:"user_id"`
 	Serial string `json:"serial"`
@@ -154,10 +155,12 @@ type Sponsorship struct {
 	ActivateBy time.Time `json:"activate_by,omitzero"`
 	// ApplicationID is the sponsoring application, whose terms the user
 	// must accept before activating.
-	ApplicationID string    `json:"application_id,omitempty"`
-	Level         Level     `json:"level"`
-	CreatedAt     time.Time `json:"created_at"`
-	Used          bool      `json:"used"`
+	ApplicationID string `json:"application_id,omitempty"`
+	Level         Level  `json:"level"`
+	// LicenceKey is set when the entitlement comes from a redeemed licence key.
+	LicenceKey string    `json:"licence_key,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	Used       bool      `json:"used"`
 }
 
 // LicenceKey is a purchased credential, bound to a token serial and a

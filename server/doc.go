@@ -1,0 +1,109 @@
+// Package server is tokenlab's verification service: the token inventory,
+// the accounts and the hardware token lifecycle of SPEC §3, exact to the
+// portal's Hardware OTP guide. Scenarios call it directly (this Go API) or
+// over HTTP (tokenlab serve); the emulator's virtual tokens supply the codes.
+// The server never imports the emulator: seeds arrive in seed files
+// (internal/seedfile), codes arrive as a user types them.
+//
+// # Lifecycle
+//
+//	                   import (admin)
+//	                        │
+//	                        ▼
+//	              ┌──────────────────────┐  3 failed activations: blocked
+//	              │  Pending Activation  │  until an administrator resets it
+//	              └──────────────────────┘
+//	     activate (serial + 2 consecutive codes, sponsored or licensed,
+//	     terms accepted, deadline not passed, no other token held)
+//	          │                                   │ Policy.ApprovalRequired
+//	          ▼                                   ▼
+//	┌────────────────────┐   approve    ┌──────────────────┐
+//	│       Active       │◀─────────────│ Pending Approval │
+//	│  ┌──────────────┐  │              └──────────────────┘
+//	│  │Active(Locked)│  │ 5 wrong codes lock; only a resync
+//	│  └──────────────┘  │ (2 consecutive codes) unlocks
+//	└────────────────────┘
+//	  │ suspend ▲ enable (by user: user or admin;      │ expiry date
+//	  ▼         │         by admin: admin only)        ▼
+//	┌────────────────────┐                     ┌──────────────┐
+//	│     Suspended      │                     │   Expired    │◀─┐
+//	└────────────────────┘                     └──────────────┘  │
+//	  │ 60 days (reminders 30, 15, 3 days      │ renew: expiry + 1 year,
+//	  │ before)                                │ back to Active
+//	  │                                        │ 1 year expired (reminders
+//	  ▼                                        ▼ 30, 15, 3 days before)
+//	┌──────────────────────────────────────────────────────────────┐
+//	│ Revoked — permanent: no one can ever activate the serial     │
+//	│ again. Also by the user or an administrator from Pending     │
+//	│ Activation, Active (locked or not), Expired or Suspended.    │
+//	└──────────────────────────────────────────────────────────────┘
+//
+// A token is valid Policy.Validity (a year) from its purchase — the
+// sponsorship or the licence key sale — and a reminder goes out 30 days
+// before it expires. Renewal moves the expiry a year past the previous
+// expiry date. Revocation by the user ends their sessions, resets their
+// password to a temporary one (sent by e-mail) and clears the "remember my
+// token" cookie flag; an administrator's revocation also sends a revocation
+// notice. The reminders, expiries and automatic revocations are applied by
+// Sweep, driven by the server's clock: each event happens at its own due
+// time, so a virtual clock moved two years at once gives the same history as
+// a daily sweep.
+//
+// # Codes and drift
+//
+// Activation and resync search ±Policy.SyncWindow (1000) steps around the
+// server's time for two consecutive codes; the second code's step fixes the
+// token's drift. A login code is accepted within ±Policy.LoginWindow (1) step
+// of the server's time plus the learned drift, and only for a step later than
+// the last accepted one: a code is accepted once, ever, even under
+// concurrent requests, because every operation is one serialisable store
+// transaction and a verification is acknowledged only after its new last
+// step, drift and failure counter are committed. Each success moves the
+// learned drift to the accepted step, so a token that drifts slowly is
+// followed without a resync. A replayed code is refused as otp_replayed and
+// does not count towards the lockout; a wrong one does. HOTP tokens accept
+// the next Policy.HOTPLookAhead (10) counters.
+//
+// # Policy defaults
+//
+// Every rule is a field of Policy; its zero value means the default:
+//
+//	OperatorName, PortalName  Exostar, MAG (they fill the guide's messages)
+//	SyncWindow                1000 steps either way (activation, resync)
+//	LoginWindow               1 step either way, around time + learned drift
+//	HOTPLookAhead             10 counters
+//	LockoutThreshold          5 consecutive wrong codes
+//	ActivationAttempts        3 failed activations, then blocked (admin reset)
+//	ResyncAttempts            3 failed resyncs, then blocked (admin reset)
+//	Validity                  365 days from purchase; renewal adds 365 days
+//	ExpiryReminder            30 days before expiry
+//	SuspendedRevokeAfter      60 days suspended, then revoked
+//	ExpiredRevokeAfter        365 days expired, then revoked (the guide's
+//	                          "59th day" reading: set 59 days)
+//	RevocationReminders       30, 15 and 3 days before an automatic revocation
+//	ApprovalRequired          false (true: activation leads to Pending Approval)
+//	MaxPhones                 3 phones for phone OTP
+//	PhoneCodeValidity         2 minutes
+//	PasswordCost              bcrypt cost 10
+//
+// A failing activation or resync attempt is answered otp_incorrect even when
+// it is the one that blocks; the next attempt is answered
+// activation_blocked. Likewise the wrong login code that locks the token is
+// answered otp_invalid, and the next token_locked.
+//
+// # Errors
+//
+// Every refusal is an *Error with a stable Code and the portal's Message
+// (Catalogue lists them all, with the guide's text where it has one); test
+// them with errors.Is(err, server.ErrTokenLocked) or errors.As. A refusal
+// still commits what the failed attempt must change (a failure counter, a
+// lock) and is written to the audit log with its code.
+//
+// # Storage and secrets
+//
+// State lives behind the Store interface; server/sqlitestore is the default,
+// on SQLite in a data directory. Seeds are sealed with AES-256-GCM under a
+// 32-byte key (LoadOrCreateSeedKey makes seed.key with mode 0600), with the
+// serial as additional data; they are never returned, logged or put in an
+// error after import.
+package server

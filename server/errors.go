@@ -1,0 +1,177 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Code is a stable machine code of a refusal (SPEC §3.4).
+type Code string
+
+// The error catalogue. The first nine are SPEC §3.4's; the rest cover what
+// the guide leaves to the portal.
+const (
+	CodeSerialIncorrect     Code = "serial_incorrect"
+	CodeOTPIncorrect        Code = "otp_incorrect"
+	CodeActivationBlocked   Code = "activation_blocked"
+	CodeActionUnavailable   Code = "action_unavailable"
+	CodeTokenLocked         Code = "token_locked"
+	CodeTokenUnusable       Code = "token_unusable"
+	CodeTokenExpired        Code = "token_expired"
+	CodeTokenRevoked        Code = "token_revoked"
+	CodeOTPReplayed         Code = "otp_replayed"
+	CodeOTPInvalid          Code = "otp_invalid"
+	CodeNoToken             Code = "no_hardware_token"
+	CodeStrengthTooLow      Code = "strength_insufficient"
+	CodeTermsNotAccepted    Code = "terms_not_accepted"
+	CodeCredentialsInvalid  Code = "credentials_invalid"
+	CodeSessionInvalid      Code = "session_invalid"
+	CodeForbidden           Code = "forbidden"
+	CodeNotFound            Code = "not_found"
+	CodeConflict            Code = "conflict"
+	CodeBadRequest          Code = "bad_request"
+	CodePhoneLimit          Code = "phone_limit"
+	CodePhoneCodeIncorrect  Code = "phone_code_incorrect"
+	CodeProofingCodeInvalid Code = "proofing_code_incorrect"
+)
+
+// Entry is one row of the catalogue: a code, when it is used, and the
+// message the portal shows. {operator} and {portal} are replaced by the
+// policy's OperatorName and PortalName. Source says whether the message is
+// the guide's own text or tokenlab's, written in its voice.
+type Entry struct {
+	Code    Code
+	When    string
+	Message string
+	Source  string
+}
+
+// Catalogue is every refusal the server can give.
+var Catalogue = []Entry{
+	{CodeSerialIncorrect, "activation with a serial the user may not activate",
+		"The Token Serial Number is not correct. Enter the Token Serial Number that matches your token. Refer to the instructions if you are unsure of where the Token Serial Number is located on your token.", "guide"},
+	{CodeOTPIncorrect, "activation or resync codes that do not match, or are not consecutive",
+		"You have entered an incorrect One-Time Password. Enter the 1st and 2nd consecutive One-Time Passwords as displayed on your token correctly. You will need to wait 30 seconds between the 1st and 2nd One-Time Password.", "guide"},
+	{CodeActivationBlocked, "too many failed activation or resync attempts: an administrator must reset the token",
+		"The token cannot be activated on your account at this time. Contact {operator} Customer Support in order to resume activation of your token.", "guide"},
+	{CodeActionUnavailable, "anything else that fails during activation (deadline passed, terms not accepted, a token already held, proofing missing)",
+		"This action cannot be completed at this time. Contact {operator} Customer Support for assistance.", "guide"},
+	{CodeTokenLocked, "login with a locked token",
+		"Your OTP hardware token is locked. You must re-activate your token to your account before you can log into {portal} with a One-Time Password Token. To do this, follow the link below to log in without your One-Time Password Token and proceed to Manage OTP in My Account.", "guide"},
+	{CodeTokenUnusable, "login with a suspended token, one pending activation or approval, or one whose resync is blocked",
+		"You cannot use your token to log into {portal} at this time. Follow the link below to log in without a One-Time Password Token. You may need to re-activate your OTP hardware token by proceeding to Manage OTP in My Account.", "guide"},
+	{CodeTokenExpired, "login with an expired token",
+		"Your OTP Hardware Token has expired. Once you have logged into {portal}, you can renew your OTP Hardware Token by selecting the Manage OTP option on the My Account tab.", "guide"},
+	{CodeTokenRevoked, "any use of a revoked token",
+		"Your OTP Hardware Token has been revoked and cannot be used again. Revocation is permanent: obtain a new token to continue.", "tokenlab"},
+	{CodeOTPReplayed, "a code (time step) that was already accepted",
+		"This One-Time Password has already been used. Wait for your token to show a new code, then enter it.", "tokenlab"},
+	{CodeOTPInvalid, "a login code that matches no step in the window (counts towards the lockout)",
+		"You have entered an incorrect One-Time Password. Press the button on your token and enter the code it displays.", "tokenlab"},
+	{CodeNoToken, "login with a hardware OTP on an account that has no usable token",
+		"There is no OTP Hardware Token on your account. Activate a token before you log in with a One-Time Password.", "tokenlab"},
+	{CodeStrengthTooLow, "an application that needs a stronger credential than the session's",
+		"This application requires a stronger credential than the one you logged in with. Elevate your credential strength to continue.", "tokenlab"},
+	{CodeTermsNotAccepted, "an application whose terms and conditions the user has not accepted",
+		"You must accept the Terms and Conditions of this application before you can use it.", "tokenlab"},
+	{CodeCredentialsInvalid, "a wrong user ID or password",
+		"The User ID or password you entered is incorrect.", "tokenlab"},
+	{CodeSessionInvalid, "a session that does not exist or has ended",
+		"Your session has ended. Log in again.", "tokenlab"},
+	{CodeForbidden, "an actor who may not do this (a user re-enabling a token an administrator suspended, a user acting on another's token)",
+		"You are not allowed to do this. Contact your Organization Administrator.", "tokenlab"},
+	{CodeNotFound, "an account, token, application or licence key that does not exist (administrative calls)",
+		"The requested item does not exist.", "tokenlab"},
+	{CodeConflict, "creating something that already exists",
+		"The item already exists.", "tokenlab"},
+	{CodeBadRequest, "a malformed request: a missing or invalid field",
+		"The request is not valid.", "tokenlab"},
+	{CodePhoneLimit, "a fourth phone for phone OTP",
+		"You can register up to {maxphones} phones for phone-based One-Time Passwords.", "tokenlab"},
+	{CodePhoneCodeIncorrect, "a phone OTP code that is wrong or expired",
+		"The One-Time Password you entered is incorrect or has expired. Send a new code and try again.", "tokenlab"},
+	{CodeProofingCodeInvalid, "a proofing activation code that is wrong",
+		"The proofing activation code you entered is incorrect.", "tokenlab"},
+}
+
+// pendingApprovalMessage is the guide's text for a token pending approval,
+// under the code token_unusable.
+const pendingApprovalMessage = "You cannot use your token to log into {portal} at this time. Follow the link below to log in without a One-Time Password Token."
+
+// Error is a refusal: a stable code, the human message, and for the
+// developer a detail that is never shown to the user (and never holds a
+// secret). Compare with errors.Is(err, server.ErrTokenLocked) or
+// errors.As(err, &e) and e.Code.
+type Error struct {
+	Code    Code
+	Message string
+	Detail  string
+}
+
+func (e *Error) Error() string {
+	if e.Detail != "" {
+		return fmt.Sprintf("%s: %s (%s)", e.Code, e.Message, e.Detail)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Is matches errors by code, so errors.Is(err, ErrTokenLocked) works for
+// every token_locked error whatever its message.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Sentinels for errors.Is, one per code.
+var (
+	ErrSerialIncorrect     = &Error{Code: CodeSerialIncorrect}
+	ErrOTPIncorrect        = &Error{Code: CodeOTPIncorrect}
+	ErrActivationBlocked   = &Error{Code: CodeActivationBlocked}
+	ErrActionUnavailable   = &Error{Code: CodeActionUnavailable}
+	ErrTokenLocked         = &Error{Code: CodeTokenLocked}
+	ErrTokenUnusable       = &Error{Code: CodeTokenUnusable}
+	ErrTokenExpired        = &Error{Code: CodeTokenExpired}
+	ErrTokenRevoked        = &Error{Code: CodeTokenRevoked}
+	ErrOTPReplayed         = &Error{Code: CodeOTPReplayed}
+	ErrOTPInvalid          = &Error{Code: CodeOTPInvalid}
+	ErrNoToken             = &Error{Code: CodeNoToken}
+	ErrStrengthTooLow      = &Error{Code: CodeStrengthTooLow}
+	ErrTermsNotAccepted    = &Error{Code: CodeTermsNotAccepted}
+	ErrCredentialsInvalid  = &Error{Code: CodeCredentialsInvalid}
+	ErrSessionInvalid      = &Error{Code: CodeSessionInvalid}
+	ErrForbidden           = &Error{Code: CodeForbidden}
+	ErrNotExist            = &Error{Code: CodeNotFound}
+	ErrConflict            = &Error{Code: CodeConflict}
+	ErrBadRequest          = &Error{Code: CodeBadRequest}
+	ErrPhoneLimit          = &Error{Code: CodePhoneLimit}
+	ErrPhoneCodeIncorrect  = &Error{Code: CodePhoneCodeIncorrect}
+	ErrProofingCodeInvalid = &Error{Code: CodeProofingCodeInvalid}
+)
+
+// messages renders the catalogue's messages for a policy.
+type messages map[Code]string
+
+func newMessages(p Policy) messages {
+	r := strings.NewReplacer("{operator}", p.OperatorName, "{portal}", p.PortalName, "{maxphones}", fmt.Sprint(p.MaxPhones))
+	m := messages{}
+	for _, e := range Catalogue {
+		m[e.Code] = r.Replace(e.Message)
+	}
+	m["pending_approval"] = r.Replace(pendingApprovalMessage)
+	return m
+}
+
+// refuse makes the error of a code, with a developer detail.
+func (s *Server) refuse(code Code, detailf string, a ...any) *Error {
+	return &Error{Code: code, Message: s.msgs[code], Detail: fmt.Sprintf(detailf, a...)}
+}
+
+// CodeOf returns the code of a refusal, or "" for another error.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}

@@ -1,0 +1,174 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// An event is something the sweep does to a token at a time: send a
+// reminder, expire it, or revoke it.
+type event struct {
+	at   time.Time
+	name string // reminders: the key recorded in Token.Reminders
+	kind string // "reminder", "expire" or "revoke"
+	why  string // for reminders: "expiry" or "revocation"
+	// deadline is what a reminder reminds of.
+	deadline time.Time
+}
+
+// nextEvent is the token's earliest event not yet done.
+func (s *Server) nextEvent(t *Token) (event, bool) {
+	var evs []event
+	reminder := func(deadline time.Time, before time.Duration, why string, since time.Time) {
+		at := deadline.Add(-before)
+		name := fmt.Sprintf("%s-%dd@%s", why, before/day, deadline.UTC().Format(time.RFC3339))
+		if slices.Contains(t.Reminders, name) || at.Before(since) {
+			return // sent, or due before the state began: a reminder is never sent late
+		}
+		evs = append(evs, event{at: at, name: name, kind: "reminder", why: why, deadline: deadline})
+	}
+	switch t.Status {
+	case StatusActive:
+		if t.ExpiresAt.IsZero() {
+			return event{}, false
+		}
+		reminder(t.ExpiresAt, s.policy.ExpiryReminder, "expiry", t.ActivatedAt)
+		evs = append(evs, event{at: t.ExpiresAt, kind: "expire"})
+	case StatusSuspended:
+		deadline := t.SuspendedAt.Add(s.policy.SuspendedRevokeAfter)
+		for _, d := range s.policy.RevocationReminders {
+			reminder(deadline, d, "revocation", t.SuspendedAt)
+		}
+		evs = append(evs, event{at: deadline, kind: "revoke", why: "suspended"})
+	case StatusExpired:
+		deadline := t.ExpiresAt.Add(s.policy.ExpiredRevokeAfter)
+		for _, d := range s.policy.RevocationReminders {
+			reminder(deadline, d, "revocation", t.ExpiresAt)
+		}
+		evs = append(evs, event{at: deadline, kind: "revoke", why: "expired"})
+	default:
+		return event{}, false
+	}
+	// Earliest first; at the same instant a reminder goes before the change.
+	slices.SortStableFunc(evs, func(a, b event) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		if a.kind == "reminder" && b.kind != "reminder" {
+			return -1
+		}
+		return 0
+	})
+	return evs[0], true
+}
+
+// schedule records when the sweep next has something to do for t.
+func (s *Server) schedule(t *Token) {
+	t.NextEventAt = time.Time{}
+	if ev, ok := s.nextEvent(t); ok {
+		t.NextEventAt = ev.at
+	}
+}
+
+// SweepReport says what a sweep did.
+type SweepReport struct {
+	Reminders int `json:"reminders"`
+	Expired   int `json:"expired"`
+	Revoked   int `json:"revoked"`
+}
+
+// Sweep applies every reminder, expiry and automatic revocation due at the
+// clock's now (SPEC §3.3 Expiry, Suspension). Each event happens at its own
+// due time — its notification and audit entry carry that time — so moving
+// a virtual clock two years at once gives the same history as sweeping
+// every day. Run it whenever the clock moves (the HTTP server does, on
+// every move of its virtual clock) or periodically.
+func (s *Server) Sweep(ctx context.Context) (SweepReport, error) {
+	var rep SweepReport
+	now := s.clock.Now()
+	var due []Token
+	if err := s.view(ctx, func(tx Tx) (err error) { due, err = tx.TokensDue(now); return err }); err != nil {
+		return rep, err
+	}
+	for _, d := range due {
+		err := s.store.Update(ctx, func(tx Tx) error {
+			t, err := tx.Token(d.Serial)
+			if err != nil {
+				return err
+			}
+			return s.applyDue(tx, &t, now, &rep)
+		})
+		if err != nil {
+			return rep, fmt.Errorf("sweep of %s: %w", d.Serial, err)
+		}
+	}
+	return rep, nil
+}
+
+func (s *Server) applyDue(tx Tx, t *Token, now time.Time, rep *SweepReport) error {
+	var acc *Account
+	if t.OwnerID != "" {
+		a, err := tx.Account(t.OwnerID)
+		if err == nil {
+			acc = &a
+		}
+	}
+	for {
+		ev, ok := s.nextEvent(t)
+		if !ok || ev.at.After(now) {
+			break
+		}
+		outcome := ev.kind
+		switch ev.kind {
+		case "reminder":
+			t.Reminders = append(t.Reminders, ev.name)
+			rep.Reminders++
+			if acc != nil {
+				var subject, body string
+				if ev.why == "expiry" {
+					subject = "Your OTP Hardware Token expires soon"
+					body = fmt.Sprintf("Your OTP Hardware Token %s expires on %s. Renew it before then to keep using it.", t.Serial, t.ExpiresAt.UTC().Format("2006-01-02"))
+				} else {
+					subject = "Your OTP Hardware Token will be revoked"
+					body = fmt.Sprintf("Your %s OTP Hardware Token %s will be revoked automatically on %s. %s", t.Status.Display(false), t.Serial, ev.deadline.UTC().Format("2006-01-02"), s.remedy(t))
+				}
+				if err := s.notify(tx, ev.at, *acc, ev.why+"_reminder", subject, body); err != nil {
+					return err
+				}
+			}
+		case "expire":
+			t.Status, t.Reminders = StatusExpired, nil
+			rep.Expired++
+			if acc != nil {
+				if err := s.notify(tx, ev.at, *acc, "expired", "Your OTP Hardware Token has expired",
+					fmt.Sprintf("Your OTP Hardware Token %s expired on %s. Renew it to use it again.", t.Serial, ev.at.UTC().Format("2006-01-02"))); err != nil {
+					return err
+				}
+			}
+		case "revoke":
+			t.Status, t.RevokedAt, t.RevokedBy, t.Reminders = StatusRevoked, ev.at, "system", nil
+			rep.Revoked++
+			outcome = "revoke (" + ev.why + ")"
+			if acc != nil {
+				if err := s.notify(tx, ev.at, *acc, "revocation_notice", "Your OTP Hardware Token was revoked",
+					fmt.Sprintf("Your OTP Hardware Token %s was revoked automatically: it was %s for too long. Revocation is permanent.", t.Serial, ev.why)); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := tx.AddAudit(AuditEntry{At: ev.at, Actor: System.String(), Action: "sweep." + ev.kind, Target: t.Serial, Outcome: "ok", Detail: outcome}); err != nil {
+			return err
+		}
+	}
+	s.schedule(t)
+	return tx.PutToken(*t)
+}
+
+func (s *Server) remedy(t *Token) string {
+	if t.Status == StatusSuspended {
+		return "Re-enable it before then to keep it."
+	}
+	return "Renew it before then to keep it."
+}

@@ -1,0 +1,566 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/tokenlab/tokenlab/internal/oath"
+)
+
+// Verification is an accepted code.
+type Verification struct {
+	Serial     string `json:"serial"`
+	Step       int64  `json:"step"`
+	DriftSteps int64  `json:"drift_steps"`
+}
+
+func (s *Server) token(tx Tx, serial string, missing Code) (Token, error) {
+	t, err := tx.Token(serial)
+	if errors.Is(err, ErrNotFound) {
+		return t, s.refuse(missing, "no token %q in the inventory", serial)
+	}
+	return t, err
+}
+
+// findPair searches for two consecutive codes after the last accepted step:
+// TOTP around center within radius, nearest first; HOTP from the next
+// counter on. It returns the second code's step, and whether the pair was
+// found only among steps already used (a replay).
+func (s *Server) findPair(t *Token, c1, c2 uint64, center int64, radius int) (step int64, ok, replayed bool, err error) {
+	gen, err := s.generator(t)
+	if err != nil {
+		return 0, false, false, err
+	}
+	var steps []int64
+	if t.Kind == oath.HOTP {
+		from := t.LastStep + 1
+		for i := range radius + 1 {
+			steps = append(steps, from+int64(i))
+		}
+	} else {
+		steps = window(center, radius)
+	}
+	for _, s1 := range steps {
+		if s1 < 0 || !equal(gen.Value(uint64(s1)), c1) || !equal(gen.Value(uint64(s1+1)), c2) {
+			continue
+		}
+		if s1 <= t.LastStep {
+			replayed = true
+			continue
+		}
+		return s1 + 1, true, false, nil
+	}
+	return 0, false, replayed, nil
+}
+
+// Activate registers a token on the user's account with two consecutive
+// codes (SPEC §3.3 Activation).
+func (s *Server) Activate(ctx context.Context, userID, serial, otp1, otp2 string) (TokenView, error) {
+	var out TokenView
+	err := s.do(ctx, AsUser(userID), "token.activate", serial, func(tx Tx, now time.Time) error {
+		acc, err := s.account(tx, userID)
+		if err != nil {
+			return err
+		}
+		t, err := s.token(tx, serial, CodeSerialIncorrect)
+		if err != nil {
+			return err
+		}
+		if t.Status == StatusRevoked {
+			return s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
+		}
+		sp, err := tx.Sponsorship(userID, serial)
+		if errors.Is(err, ErrNotFound) {
+			return s.refuse(CodeSerialIncorrect, "%s is neither sponsored to %s nor bound by a licence key they entered", serial, userID)
+		}
+		if err != nil {
+			return err
+		}
+		if t.Status != StatusPendingActivation {
+			if t.OwnerID == userID {
+				return s.refuse(CodeActionUnavailable, "token %s is already %s on this account", serial, t.Status)
+			}
+			return s.refuse(CodeSerialIncorrect, "token %s is not pending activation", serial)
+		}
+		if t.Blocked {
+			return s.refuse(CodeActivationBlocked, "activation of %s is blocked after %d failed attempts: an administrator must reset it", serial, t.ActivationFailures)
+		}
+		if !sp.ActivateBy.IsZero() && now.After(sp.ActivateBy) {
+			return s.refuse(CodeActionUnavailable, "the sponsorship's activation deadline %s has passed", sp.ActivateBy.UTC().Format(time.RFC3339))
+		}
+		if sp.ApplicationID != "" {
+			if ok, err := tx.TermsAccepted(userID, sp.ApplicationID); err != nil {
+				return err
+			} else if !ok {
+				return s.refuse(CodeActionUnavailable, "the terms and conditions of %s are not accepted", sp.ApplicationID)
+			}
+		}
+		if sp.Level == 3 && !acc.Proofed {
+			return s.refuse(CodeActionUnavailable, "a level 3 credential needs identity proofing first")
+		}
+		if acc.ParentID != "" {
+			return s.refuse(CodeActionUnavailable, "the account is connected to %s and uses its token", acc.ParentID)
+		}
+		if held, err := s.heldToken(tx, userID); err != nil {
+			return err
+		} else if held != "" {
+			return s.refuse(CodeActionUnavailable, "the account holds token %s: revoke it before activating another", held)
+		}
+		c1, err := s.parseCode(&t, otp1)
+		if err != nil {
+			return err
+		}
+		c2, err := s.parseCode(&t, otp2)
+		if err != nil {
+			return err
+		}
+		nowStep := t.step(now)
+		step, ok, _, err := s.findPair(&t, c1, c2, nowStep+t.DriftSteps, s.policy.SyncWindow)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			t.ActivationFailures++
+			if t.ActivationFailures >= s.policy.ActivationAttempts {
+				t.Blocked = true
+			}
+			if err := tx.PutToken(t); err != nil {
+				return err
+			}
+			return s.refuse(CodeOTPIncorrect, "no two consecutive codes in ±%d steps (attempt %d of %d)", s.policy.SyncWindow, t.ActivationFailures, s.policy.ActivationAttempts)
+		}
+		t.Status = StatusActive
+		if s.policy.ApprovalRequired {
+			t.Status = StatusPendingApproval
+		}
+		t.OwnerID, t.Level = userID, sp.Level
+		t.LastStep, t.FailCount, t.ActivationFailures, t.ResyncFailures, t.Locked = step, 0, 0, 0, false
+		if t.Kind == oath.TOTP {
+			t.DriftSteps = step - nowStep
+		}
+		t.ActivatedAt, t.LastUsedAt = now, now
+		purchased := t.PurchasedAt
+		if purchased.IsZero() {
+			purchased = now
+		}
+		t.ExpiresAt = purchased.Add(s.policy.Validity)
+		t.Reminders = nil
+		s.schedule(&t)
+		sp.Used = true
+		if err := tx.PutSponsorship(sp); err != nil {
+			return err
+		}
+		if err := tx.PutToken(t); err != nil {
+			return err
+		}
+		out = viewOf(t)
+		return s.notify(tx, now, acc, "activation", "Your OTP Hardware Token is active",
+			"Your OTP Hardware Token "+serial+" is now registered on your "+s.policy.PortalName+" account. It is valid until "+t.ExpiresAt.UTC().Format("2006-01-02")+".")
+	})
+	return out, err
+}
+
+// heldToken returns the serial of a non-revoked token the account holds, or "".
+func (s *Server) heldToken(tx Tx, userID string) (string, error) {
+	owned, err := tx.Tokens(TokenFilter{OwnerID: userID})
+	if err != nil {
+		return "", err
+	}
+	for _, t := range owned {
+		if t.Status != StatusRevoked {
+			return t.Serial, nil
+		}
+	}
+	return "", nil
+}
+
+// loginToken finds the token a user logs in with: their own, or — for a
+// connected child account without a credential of its own — the parent's.
+func (s *Server) loginToken(tx Tx, acc Account) (Token, error) {
+	for _, id := range []string{acc.UserID, acc.ParentID} {
+		if id == "" {
+			continue
+		}
+		owned, err := tx.Tokens(TokenFilter{OwnerID: id})
+		if err != nil {
+			return Token{}, err
+		}
+		var revoked *Token
+		for i, t := range owned {
+			if t.Status != StatusRevoked {
+				return t, nil
+			}
+			revoked = &owned[i]
+		}
+		if revoked != nil && id == acc.UserID {
+			return *revoked, nil // so that the user hears it was revoked
+		}
+	}
+	return Token{}, s.refuse(CodeNoToken, "account %s has no hardware token", acc.UserID)
+}
+
+// usable refuses a login with a token in a state that cannot log in.
+func (s *Server) usable(t Token, now time.Time) error {
+	switch {
+	case t.Status == StatusRevoked:
+		return s.refuse(CodeTokenRevoked, "token %s was revoked", t.Serial)
+	case t.Status == StatusExpired || t.Status == StatusActive && !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
+		return s.refuse(CodeTokenExpired, "token %s expired on %s", t.Serial, t.ExpiresAt.UTC().Format(time.RFC3339))
+	case t.Status == StatusPendingApproval:
+		e := s.refuse(CodeTokenUnusable, "token %s is pending approval", t.Serial)
+		e.Message = s.msgs["pending_approval"]
+		return e
+	case t.Status != StatusActive:
+		return s.refuse(CodeTokenUnusable, "token %s is %s", t.Serial, t.Status)
+	case t.Locked:
+		return s.refuse(CodeTokenLocked, "token %s is locked after %d wrong codes", t.Serial, t.FailCount)
+	}
+	return nil
+}
+
+// verifyTx checks a login code against the user's token and records the
+// outcome (SPEC §3.3 Login / verification).
+func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verification, Token, error) {
+	t, err := s.loginToken(tx, acc)
+	if err != nil {
+		return Verification{}, t, err
+	}
+	if err := s.usable(t, now); err != nil {
+		return Verification{}, t, err
+	}
+	code, err := s.parseCode(&t, otp)
+	if err != nil {
+		return Verification{}, t, err
+	}
+	gen, err := s.generator(&t)
+	if err != nil {
+		return Verification{}, t, err
+	}
+	var steps []int64
+	nowStep := int64(0)
+	if t.Kind == oath.HOTP {
+		for c := t.LastStep - int64(s.policy.HOTPLookAhead); c <= t.LastStep+1+int64(s.policy.HOTPLookAhead); c++ {
+			steps = append(steps, c)
+		}
+	} else {
+		nowStep = t.step(now)
+		steps = window(nowStep+t.DriftSteps, s.policy.LoginWindow)
+	}
+	replayed := false
+	for _, st := range steps {
+		if st < 0 || !equal(gen.Value(uint64(st)), code) {
+			continue
+		}
+		if st <= t.LastStep {
+			replayed = true
+			continue
+		}
+		t.LastStep, t.FailCount, t.LastUsedAt = st, 0, now
+		if t.Kind == oath.TOTP {
+			t.DriftSteps = st - nowStep
+		}
+		if err := tx.PutToken(t); err != nil {
+			return Verification{}, t, err
+		}
+		return Verification{Serial: t.Serial, Step: st, DriftSteps: t.DriftSteps}, t, nil
+	}
+	if replayed {
+		return Verification{}, t, s.refuse(CodeOTPReplayed, "the code of token %s was already accepted", t.Serial)
+	}
+	t.FailCount++
+	if t.FailCount >= s.policy.LockoutThreshold {
+		t.Locked = true
+	}
+	if err := tx.PutToken(t); err != nil {
+		return Verification{}, t, err
+	}
+	return Verification{}, t, s.refuse(CodeOTPInvalid, "wrong code for token %s (%d of %d before lockout)", t.Serial, t.FailCount, s.policy.LockoutThreshold)
+}
+
+// Verify checks a login code of the user's hardware token. A code is
+// accepted within ±LoginWindow steps of the server's time plus the learned
+// drift, once; success updates the drift and clears the failure counter.
+func (s *Server) Verify(ctx context.Context, userID, otp string) (Verification, error) {
+	var out Verification
+	err := s.do(ctx, AsUser(userID), "token.verify", userID, func(tx Tx, now time.Time) error {
+		acc, err := s.account(tx, userID)
+		if err != nil {
+			return err
+		}
+		out, _, err = s.verifyTx(tx, now, acc, otp)
+		return err
+	})
+	return out, err
+}
+
+// mayManage refuses an actor who is neither an administrator nor the
+// token's owner (or, for a pending token, the user it is sponsored to).
+func (s *Server) mayManage(tx Tx, actor Actor, t Token) error {
+	if actor.Admin || actor.ID == t.OwnerID {
+		return nil
+	}
+	if t.Status == StatusPendingActivation {
+		if _, err := tx.Sponsorship(actor.ID, t.Serial); err == nil {
+			return nil
+		}
+	}
+	return s.refuse(CodeForbidden, "%s may not manage token %s", actor, t.Serial)
+}
+
+// Resync re-synchronises (reactivates) a token with two consecutive codes:
+// the drift is set, the lock and failure counter cleared, and both codes
+// are consumed.
+func (s *Server) Resync(ctx context.Context, actor Actor, serial, otp1, otp2 string) (TokenView, error) {
+	var out TokenView
+	err := s.do(ctx, actor, "token.resync", serial, func(tx Tx, now time.Time) error {
+		t, err := s.token(tx, serial, CodeNotFound)
+		if err != nil {
+			return err
+		}
+		if err := s.mayManage(tx, actor, t); err != nil {
+			return err
+		}
+		switch t.Status {
+		case StatusActive:
+		case StatusRevoked:
+			return s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
+		case StatusExpired:
+			return s.refuse(CodeTokenExpired, "token %s expired", serial)
+		case StatusPendingActivation:
+			return s.refuse(CodeActionUnavailable, "token %s is not activated yet", serial)
+		default:
+			return s.refuse(CodeTokenUnusable, "only an Active token can be resynchronised; %s is %s", serial, t.Status)
+		}
+		if t.Blocked {
+			return s.refuse(CodeActivationBlocked, "resync of %s is blocked after %d failed attempts: an administrator must reset it", serial, t.ResyncFailures)
+		}
+		c1, err := s.parseCode(&t, otp1)
+		if err != nil {
+			return err
+		}
+		c2, err := s.parseCode(&t, otp2)
+		if err != nil {
+			return err
+		}
+		nowStep := t.step(now)
+		step, ok, replayed, err := s.findPair(&t, c1, c2, nowStep+t.DriftSteps, s.policy.SyncWindow)
+		if err != nil {
+			return err
+		}
+		if !ok && replayed {
+			return s.refuse(CodeOTPReplayed, "the codes of token %s were already accepted", serial)
+		}
+		if !ok {
+			t.ResyncFailures++
+			if t.ResyncFailures >= s.policy.ResyncAttempts {
+				t.Blocked = true
+			}
+			if err := tx.PutToken(t); err != nil {
+				return err
+			}
+			return s.refuse(CodeOTPIncorrect, "no two consecutive codes in ±%d steps (attempt %d of %d)", s.policy.SyncWindow, t.ResyncFailures, s.policy.ResyncAttempts)
+		}
+		t.LastStep, t.Locked, t.FailCount, t.ResyncFailures, t.LastUsedAt = step, false, 0, 0, now
+		if t.Kind == oath.TOTP {
+			t.DriftSteps = step - nowStep
+		}
+		out = viewOf(t)
+		return tx.PutToken(t)
+	})
+	return out, err
+}
+
+// ResetToken is an administrator's reset: it unblocks activation and
+// resync after too many failed attempts. It does not unlock a locked token:
+// only a resync does.
+func (s *Server) ResetToken(ctx context.Context, actor Actor, serial string) error {
+	return s.do(ctx, actor, "token.reset", serial, func(tx Tx, now time.Time) error {
+		if !actor.Admin {
+			return s.refuse(CodeForbidden, "only an administrator resets a token")
+		}
+		t, err := s.token(tx, serial, CodeNotFound)
+		if err != nil {
+			return err
+		}
+		if t.Status == StatusRevoked {
+			return s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
+		}
+		t.Blocked, t.ActivationFailures, t.ResyncFailures = false, 0, 0
+		return tx.PutToken(t)
+	})
+}
+
+// Approve moves a token from Pending Approval to Active (Policy.ApprovalRequired).
+func (s *Server) Approve(ctx context.Context, actor Actor, serial string) error {
+	return s.do(ctx, actor, "token.approve", serial, func(tx Tx, now time.Time) error {
+		if !actor.Admin {
+			return s.refuse(CodeForbidden, "only an administrator approves a token")
+		}
+		t, err := s.token(tx, serial, CodeNotFound)
+		if err != nil {
+			return err
+		}
+		if t.Status != StatusPendingApproval {
+			return s.refuse(CodeActionUnavailable, "token %s is %s, not pending approval", serial, t.Status)
+		}
+		t.Status = StatusActive
+		s.schedule(&t)
+		return tx.PutToken(t)
+	})
+}
+
+// Suspend suspends an active token, by its user or an administrator.
+func (s *Server) Suspend(ctx context.Context, actor Actor, serial string) error {
+	return s.do(ctx, actor, "token.suspend", serial, func(tx Tx, now time.Time) error {
+		t, err := s.token(tx, serial, CodeNotFound)
+		if err != nil {
+			return err
+		}
+		if err := s.mayManage(tx, actor, t); err != nil {
+			return err
+		}
+		if t.Status == StatusRevoked {
+			return s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
+		}
+		if t.Status != StatusActive {
+			return s.refuse(CodeActionUnavailable, "only an Active token can be suspended; %s is %s", serial, t.Status)
+		}
+		t.Status, t.SuspendedAt, t.Reminders = StatusSuspended, now, nil
+		t.SuspendedBy = "user"
+		if actor.Admin {
+			t.SuspendedBy = "admin"
+		}
+		s.schedule(&t)
+		return tx.PutToken(t)
+	})
+}
+
+// Enable re-enables a suspended token. A token an administrator suspended
+// only an administrator may re-enable.
+func (s *Server) Enable(ctx context.Context, actor Actor, serial string) error {
+	return s.do(ctx, actor, "token.enable", serial, func(tx Tx, now time.Time) error {
+		t, err := s.token(tx, serial, CodeNotFound)
+		if err != nil {
+			return err
+		}
+		if err := s.mayManage(tx, actor, t); err != nil {
+			return err
+		}
+		if t.Status == StatusRevoked {
+			return s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
+		}
+		if t.Status != StatusSuspended {
+			return s.refuse(CodeActionUnavailable, "token %s is %s, not suspended", serial, t.Status)
+		}
+		if t.SuspendedBy == "admin" && !actor.Admin {
+			return s.refuse(CodeForbidden, "token %s was suspended by an administrator: only an administrator may re-enable it", serial)
+		}
+		t.Status, t.SuspendedBy, t.SuspendedAt, t.Reminders = StatusActive, "", time.Time{}, nil
+		s.schedule(&t)
+		return tx.PutToken(t)
+	})
+}
+
+// Renew moves the expiry one validity period (a year) past the previous
+// expiry date; an expired token becomes Active again.
+func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenView, error) {
+	var out TokenView
+	err := s.do(ctx, actor, "token.renew", serial, func(tx Tx, now time.Time) error {
+		t, err := s.token(tx, serial, CodeNotFound)
+		if err != nil {
+			return err
+		}
+		if err := s.mayManage(tx, actor, t); err != nil {
+			return err
+		}
+		switch t.Status {
+		case StatusActive, StatusExpired, StatusSuspended:
+		case StatusRevoked:
+			return s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
+		default:
+			return s.refuse(CodeActionUnavailable, "token %s is %s: only an activated token is renewed", serial, t.Status)
+		}
+		t.ExpiresAt = t.ExpiresAt.Add(s.policy.Validity)
+		if t.Status == StatusExpired {
+			t.Status = StatusActive
+		}
+		t.Reminders = nil
+		s.schedule(&t)
+		out = viewOf(t)
+		return tx.PutToken(t)
+	})
+	return out, err
+}
+
+// Revoke revokes a token for good, by its user or an administrator, from
+// Pending Activation, Active (locked or not), Expired or Suspended. The
+// user's sessions end, their password is reset to a temporary one sent by
+// e-mail, and the "remember my token" cookie is cleared; an administrator's
+// revocation also sends the user a revocation notice.
+func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) error {
+	return s.do(ctx, actor, "token.revoke", serial, func(tx Tx, now time.Time) error {
+		t, err := s.token(tx, serial, CodeNotFound)
+		if err != nil {
+			return err
+		}
+		if err := s.mayManage(tx, actor, t); err != nil {
+			return err
+		}
+		switch t.Status {
+		case StatusPendingActivation, StatusActive, StatusExpired, StatusSuspended:
+		case StatusRevoked:
+			return s.refuse(CodeTokenRevoked, "token %s was already revoked", serial)
+		default:
+			return s.refuse(CodeActionUnavailable, "a token %s cannot be revoked", t.Status)
+		}
+		by := "user"
+		if actor.Admin {
+			by = "admin"
+		}
+		t.Status, t.RevokedAt, t.RevokedBy, t.NextEventAt = StatusRevoked, now, by, time.Time{}
+		if err := tx.PutToken(t); err != nil {
+			return err
+		}
+		owner := t.OwnerID
+		if owner == "" {
+			owner = actor.ID // a pending token revoked by the user it was sponsored to
+		}
+		acc, err := tx.Account(owner)
+		if errors.Is(err, ErrNotFound) {
+			return nil // an unassigned token an administrator revoked
+		}
+		if err != nil {
+			return err
+		}
+		return s.revocationEffects(tx, now, &acc, t, by)
+	})
+}
+
+// revocationEffects ends the user's sessions, resets the password, clears
+// the remember-token cookie and sends the e-mails.
+func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, by string) error {
+	sessions, err := tx.Sessions(acc.UserID)
+	if err != nil {
+		return err
+	}
+	for _, ss := range sessions {
+		if ss.EndedAt.IsZero() {
+			ss.EndedAt = now
+			if err := tx.PutSession(ss); err != nil {
+				return err
+			}
+		}
+	}
+	acc.RememberToken = false
+	if by == "admin" {
+		if err := s.notify(tx, now, *acc, "revocation_notice", "Your OTP Hardware Token was revoked",
+			"An administrator revoked your OTP Hardware Token "+t.Serial+". Revocation is permanent. Your permanent password was reset: a temporary password follows in a separate e-mail."); err != nil {
+			return err
+		}
+	}
+	if err := s.resetPassword(tx, now, acc, "your OTP Hardware Token "+t.Serial+" was revoked"); err != nil {
+		return err
+	}
+	return tx.PutAccount(*acc)
+}
