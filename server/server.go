@@ -162,8 +162,12 @@ func equal(a, b uint64) bool {
 	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
 }
 
-// step is the server's current step for a TOTP token.
+// step is the server's current step for a TOTP token (0 for HOTP, which
+// has no clock).
 func (t *Token) step(now time.Time) int64 {
+	if t.Kind == oath.HOTP || t.PeriodS <= 0 {
+		return 0
+	}
 	return now.Unix() / t.PeriodS
 }
 

@@ -1,0 +1,109 @@
+package sqlitestore
+
+import (
+	"context"
+	"fmt"
+)
+
+// migrations are the schema's changes, in order: the database's
+// user_version is the number of them applied. Append only; never edit one
+// that has been released.
+var migrations = []string{
+	// 1: the tables.
+	`
+CREATE TABLE accounts (
+	user_id TEXT PRIMARY KEY,
+	data    TEXT NOT NULL
+);
+CREATE TABLE tokens (
+	serial        TEXT PRIMARY KEY,
+	owner_id      TEXT NOT NULL DEFAULT '',
+	status        TEXT NOT NULL DEFAULT '',
+	next_event_at INTEGER, -- unix nanoseconds; NULL: nothing scheduled
+	data          TEXT NOT NULL
+);
+CREATE INDEX tokens_owner_id ON tokens(owner_id);
+CREATE INDEX tokens_status ON tokens(status);
+CREATE INDEX tokens_next_event_at ON tokens(next_event_at);
+CREATE TABLE sponsorships (
+	user_id TEXT NOT NULL,
+	serial  TEXT NOT NULL,
+	data    TEXT NOT NULL,
+	PRIMARY KEY (user_id, serial)
+);
+CREATE TABLE licence_keys (
+	key  TEXT PRIMARY KEY,
+	data TEXT NOT NULL
+);
+CREATE TABLE applications (
+	id   TEXT PRIMARY KEY,
+	data TEXT NOT NULL
+);
+CREATE TABLE terms (
+	user_id     TEXT NOT NULL,
+	app_id      TEXT NOT NULL,
+	accepted_at TEXT NOT NULL, -- RFC 3339, UTC
+	PRIMARY KEY (user_id, app_id)
+);
+CREATE TABLE sessions (
+	id         TEXT PRIMARY KEY,
+	user_id    TEXT NOT NULL,
+	created_at INTEGER NOT NULL, -- unix nanoseconds
+	data       TEXT NOT NULL
+);
+CREATE INDEX sessions_user_id ON sessions(user_id, created_at);
+CREATE TABLE notifications (
+	id      INTEGER PRIMARY KEY AUTOINCREMENT,
+	user_id TEXT NOT NULL,
+	data    TEXT NOT NULL
+);
+CREATE INDEX notifications_user_id ON notifications(user_id);
+CREATE TABLE audit (
+	id     INTEGER PRIMARY KEY AUTOINCREMENT,
+	target TEXT NOT NULL,
+	data   TEXT NOT NULL
+);
+CREATE INDEX audit_target ON audit(target);
+`,
+}
+
+// migrate brings the schema up to date in one write transaction (BEGIN
+// IMMEDIATE, so two processes opening a new database at once do not both
+// migrate it).
+func (s *Store) migrate(ctx context.Context) error {
+	return migrateTo(ctx, s, migrations)
+}
+
+func migrateTo(ctx context.Context, s *Store, steps []string) error {
+	sqlTx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer sqlTx.Rollback()
+	var version int
+	if err := sqlTx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if version > len(steps) {
+		return fmt.Errorf("%w: database version %d, this program knows up to %d", ErrSchemaTooNew, version, len(steps))
+	}
+	if version < 0 {
+		return fmt.Errorf("migrate: bad schema version %d", version)
+	}
+	if version == len(steps) {
+		return nil
+	}
+	for i := version; i < len(steps); i++ {
+		if _, err := sqlTx.ExecContext(ctx, steps[i]); err != nil {
+			return fmt.Errorf("migrate to version %d: %w", i+1, err)
+		}
+	}
+	// PRAGMA takes no parameters; the version is an int we format.
+	if _, err := sqlTx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(steps))); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("migrate: commit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,294 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tokenlab/tokenlab/server"
+)
+
+// tx is a server.Tx on a SQL transaction.
+type tx struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+var _ server.Tx = (*tx)(nil)
+
+// encode is v as the JSON stored in a data column, its times in UTC.
+func encode[T any](v T) (string, error) {
+	b, err := json.Marshal(inUTC(v))
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// nanos is t as a column value: unix nanoseconds, NULL for the zero time.
+func nanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+// put runs an upsert of one record with args, the last of which is v, encoded.
+func put[T any](t *tx, what, query string, v T, args ...any) error {
+	data, err := encode(v)
+	if err != nil {
+		return fmt.Errorf("put %s: %w", what, err)
+	}
+	if _, err := t.tx.ExecContext(t.ctx, query, append(args, data)...); err != nil {
+		return fmt.Errorf("put %s: %w", what, err)
+	}
+	return nil
+}
+
+// get reads the record of the query's one data column, ErrNotFound if none.
+func get[T any](t *tx, what, query string, args ...any) (T, error) {
+	var v T
+	var data string
+	err := t.tx.QueryRowContext(t.ctx, query, args...).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, fmt.Errorf("%s: %w", what, server.ErrNotFound)
+	}
+	if err != nil {
+		return v, fmt.Errorf("get %s: %w", what, err)
+	}
+	if err := json.Unmarshal([]byte(data), &v); err != nil {
+		return v, fmt.Errorf("get %s: %w", what, err)
+	}
+	return v, nil
+}
+
+// list reads the records of the query's rows, of columns id and data; set,
+// if not nil, gives each record the id of its row.
+func list[T any](t *tx, what string, set func(*T, int64), query string, args ...any) ([]T, error) {
+	rows, err := t.tx.QueryContext(t.ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var id int64
+		var data string
+		if err := rows.Scan(&id, &data); err != nil {
+			return nil, fmt.Errorf("list %s: %w", what, err)
+		}
+		var v T
+		if err := json.Unmarshal([]byte(data), &v); err != nil {
+			return nil, fmt.Errorf("list %s: %w", what, err)
+		}
+		if set != nil {
+			set(&v, id)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// insert runs an insert of v, encoded, as the last of args, and returns the
+// new row's id.
+func insert[T any](t *tx, what, query string, v T, args ...any) (int64, error) {
+	data, err := encode(v)
+	if err != nil {
+		return 0, fmt.Errorf("add %s: %w", what, err)
+	}
+	res, err := t.tx.ExecContext(t.ctx, query, append(args, data)...)
+	if err != nil {
+		return 0, fmt.Errorf("add %s: %w", what, err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("add %s: %w", what, err)
+	}
+	return id, nil
+}
+
+func (t *tx) Account(userID string) (server.Account, error) {
+	return get[server.Account](t, fmt.Sprintf("account %q", userID),
+		`SELECT data FROM accounts WHERE user_id = ?`, userID)
+}
+
+func (t *tx) PutAccount(a server.Account) error {
+	return put(t, fmt.Sprintf("account %q", a.UserID),
+		`INSERT INTO accounts (user_id, data) VALUES (?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET data = excluded.data`, a, a.UserID)
+}
+
+func (t *tx) Accounts() ([]server.Account, error) {
+	return list[server.Account](t, "accounts", nil, `SELECT 0, data FROM accounts ORDER BY user_id`)
+}
+
+func (t *tx) Token(serial string) (server.Token, error) {
+	return get[server.Token](t, fmt.Sprintf("token %q", serial),
+		`SELECT data FROM tokens WHERE serial = ?`, serial)
+}
+
+func (t *tx) PutToken(k server.Token) error {
+	return put(t, fmt.Sprintf("token %q", k.Serial),
+		`INSERT INTO tokens (serial, owner_id, status, next_event_at, data) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (serial) DO UPDATE SET owner_id = excluded.owner_id, status = excluded.status,
+			next_event_at = excluded.next_event_at, data = excluded.data`,
+		k, k.Serial, k.OwnerID, string(k.Status), nanos(k.NextEventAt))
+}
+
+func (t *tx) Tokens(f server.TokenFilter) ([]server.Token, error) {
+	var where []string
+	var args []any
+	if f.OwnerID != "" {
+		where = append(where, "owner_id = ?")
+		args = append(args, f.OwnerID)
+	}
+	if f.Status != "" {
+		where = append(where, "status = ?")
+		args = append(args, string(f.Status))
+	}
+	q := `SELECT 0, data FROM tokens`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	return list[server.Token](t, "tokens", nil, q+" ORDER BY serial", args...)
+}
+
+func (t *tx) TokensDue(at time.Time) ([]server.Token, error) {
+	return list[server.Token](t, "tokens due", nil,
+		`SELECT 0, data FROM tokens WHERE next_event_at IS NOT NULL AND next_event_at <= ?
+		ORDER BY next_event_at, serial`, at.UnixNano())
+}
+
+func (t *tx) Sponsorship(userID, serial string) (server.Sponsorship, error) {
+	return get[server.Sponsorship](t, fmt.Sprintf("sponsorship of %q for %q", serial, userID),
+		`SELECT data FROM sponsorships WHERE user_id = ? AND serial = ?`, userID, serial)
+}
+
+func (t *tx) PutSponsorship(p server.Sponsorship) error {
+	return put(t, fmt.Sprintf("sponsorship of %q for %q", p.Serial, p.UserID),
+		`INSERT INTO sponsorships (user_id, serial, data) VALUES (?, ?, ?)
+		ON CONFLICT (user_id, serial) DO UPDATE SET data = excluded.data`, p, p.UserID, p.Serial)
+}
+
+func (t *tx) Sponsorships(userID string) ([]server.Sponsorship, error) {
+	return list[server.Sponsorship](t, "sponsorships", nil,
+		`SELECT 0, data FROM sponsorships WHERE user_id = ? ORDER BY serial`, userID)
+}
+
+func (t *tx) LicenceKey(key string) (server.LicenceKey, error) {
+	return get[server.LicenceKey](t, fmt.Sprintf("licence key %q", key),
+		`SELECT data FROM licence_keys WHERE key = ?`, key)
+}
+
+func (t *tx) PutLicenceKey(l server.LicenceKey) error {
+	return put(t, fmt.Sprintf("licence key %q", l.Key),
+		`INSERT INTO licence_keys (key, data) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET data = excluded.data`, l, l.Key)
+}
+
+func (t *tx) Application(id string) (server.Application, error) {
+	return get[server.Application](t, fmt.Sprintf("application %q", id),
+		`SELECT data FROM applications WHERE id = ?`, id)
+}
+
+func (t *tx) PutApplication(a server.Application) error {
+	return put(t, fmt.Sprintf("application %q", a.ID),
+		`INSERT INTO applications (id, data) VALUES (?, ?)
+		ON CONFLICT (id) DO UPDATE SET data = excluded.data`, a, a.ID)
+}
+
+func (t *tx) Applications() ([]server.Application, error) {
+	return list[server.Application](t, "applications", nil, `SELECT 0, data FROM applications ORDER BY id`)
+}
+
+func (t *tx) TermsAccepted(userID, appID string) (bool, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx,
+		`SELECT count(*) FROM terms WHERE user_id = ? AND app_id = ?`, userID, appID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("terms of %q for %q: %w", appID, userID, err)
+	}
+	return n > 0, nil
+}
+
+// AcceptTerms records the acceptance; accepting again records the new time.
+func (t *tx) AcceptTerms(userID, appID string, at time.Time) error {
+	_, err := t.tx.ExecContext(t.ctx,
+		`INSERT INTO terms (user_id, app_id, accepted_at) VALUES (?, ?, ?)
+		ON CONFLICT (user_id, app_id) DO UPDATE SET accepted_at = excluded.accepted_at`,
+		userID, appID, at.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("accept terms of %q for %q: %w", appID, userID, err)
+	}
+	return nil
+}
+
+func (t *tx) Session(id string) (server.Session, error) {
+	return get[server.Session](t, fmt.Sprintf("session %q", id),
+		`SELECT data FROM sessions WHERE id = ?`, id)
+}
+
+func (t *tx) PutSession(s server.Session) error {
+	// created_at orders a user's sessions; the zero time sorts first.
+	var created int64
+	if !s.CreatedAt.IsZero() {
+		created = s.CreatedAt.UnixNano()
+	}
+	return put(t, fmt.Sprintf("session %q", s.ID),
+		`INSERT INTO sessions (id, user_id, created_at, data) VALUES (?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at,
+			data = excluded.data`, s, s.ID, s.UserID, created)
+}
+
+// Sessions lists a user's sessions by creation time, then in the order they
+// were first put.
+func (t *tx) Sessions(userID string) ([]server.Session, error) {
+	return list[server.Session](t, "sessions", nil,
+		`SELECT 0, data FROM sessions WHERE user_id = ? ORDER BY created_at, rowid`, userID)
+}
+
+func (t *tx) AddNotification(n server.Notification) (int64, error) {
+	n.ID = 0 // the id column is the one ID
+	return insert(t, "notification", `INSERT INTO notifications (user_id, data) VALUES (?, ?)`, n, n.UserID)
+}
+
+func setNotificationID(n *server.Notification, id int64) { n.ID = id }
+
+func (t *tx) Notifications(userID string) ([]server.Notification, error) {
+	if userID == "" {
+		return list(t, "notifications", setNotificationID, `SELECT id, data FROM notifications ORDER BY id`)
+	}
+	return list(t, "notifications", setNotificationID,
+		`SELECT id, data FROM notifications WHERE user_id = ? ORDER BY id`, userID)
+}
+
+func (t *tx) AddAudit(e server.AuditEntry) (int64, error) {
+	e.ID = 0 // the id column is the one ID
+	return insert(t, "audit entry", `INSERT INTO audit (target, data) VALUES (?, ?)`, e, e.Target)
+}
+
+func setAuditID(e *server.AuditEntry, id int64) { e.ID = id }
+
+func (t *tx) Audit(target string, limit int) ([]server.AuditEntry, error) {
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	var es []server.AuditEntry
+	var err error
+	if target == "" {
+		es, err = list(t, "audit", setAuditID, `SELECT id, data FROM audit ORDER BY id DESC LIMIT ?`, limit)
+	} else {
+		es, err = list(t, "audit", setAuditID,
+			`SELECT id, data FROM audit WHERE target = ? ORDER BY id DESC LIMIT ?`, target, limit)
+	}
+	slices.Reverse(es) // oldest first
+	return es, err
+}
