@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -298,14 +297,5 @@ func kinds(ns []server.Notification) []string {
 	for _, n := range ns {
 		out = append(out, n.Kind)
 	}
-	return out
-}
-
-func sortedCodes() []string {
-	var out []string
-	for _, e := range server.Catalogue {
-		out = append(out, string(e.Code))
-	}
-	sort.Strings(out)
 	return out
 }

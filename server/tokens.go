@@ -497,7 +497,9 @@ func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenVi
 // Pending Activation, Active (locked or not), Expired or Suspended. The
 // user's sessions end, their password is reset to a temporary one sent by
 // e-mail, and the "remember my token" cookie is cleared; an administrator's
-// revocation also sends the user a revocation notice.
+// revocation also sends the user a revocation notice. A token that was never
+// activated is no account's credential: an administrator revokes it without
+// side effects (the sponsored user revoking it gets the user's effects).
 func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) error {
 	return s.do(ctx, actor, "token.revoke", serial, func(tx Tx, now time.Time) error {
 		t, err := s.token(tx, serial, CodeNotFound)
