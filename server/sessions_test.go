@@ -1,0 +1,177 @@
+package server_test
+
+import (
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/tokenlab/tokenlab/server"
+)
+
+func TestCredentialStrengthGate(t *testing.T) {
+	f := newFixture(t, server.Policy{})
+	f.ok(f.srv.CreateApplication(f.ctx, f.admin, server.Application{ID: "portal", Name: "Dashboard",
+		MinStrength: server.Strength{Credential: server.CredentialPassword, Level: 1}}))
+	f.ok(f.srv.CreateApplication(f.ctx, f.admin, server.Application{ID: "pim", Name: "PIM", Terms: "terms",
+		MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: 2}}))
+	f.ok(f.srv.CreateApplication(f.ctx, f.admin, server.Application{ID: "boeing", Name: "Level 3 app",
+		MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: 3}}))
+	f.expectCode(f.srv.CreateApplication(f.ctx, server.AsUser("x"), server.Application{ID: "x", MinStrength: server.Strength{Credential: server.CredentialPassword}}), server.CodeForbidden)
+	f.expectCode(f.srv.CreateApplication(f.ctx, f.admin, server.Application{ID: "pim", MinStrength: server.Strength{Credential: server.CredentialPassword}}), server.CodeConflict)
+
+	u, d := f.activeToken()
+	_, err := f.srv.Login(f.ctx, u, "wrong password", "")
+	f.expectCode(err, server.CodeCredentialsInvalid)
+	// Skipping the OTP leaves the session at password strength.
+	ss, err := f.srv.Login(f.ctx, u, "correct horse battery", "")
+	f.ok(err)
+	f.ok(f.srv.Access(f.ctx, ss.ID, "portal"))
+	f.expectCode(f.srv.Access(f.ctx, ss.ID, "pim"), server.CodeTermsNotAccepted)
+	f.ok(f.srv.AcceptTerms(f.ctx, u, "pim"))
+	f.expectCode(f.srv.Access(f.ctx, ss.ID, "pim"), server.CodeStrengthTooLow)
+	// Elevating the strength in the session uses the same check as a login.
+	_, err = f.srv.Elevate(f.ctx, ss.ID, d.wrong(f.clk.Now()))
+	f.expectCode(err, server.CodeOTPInvalid)
+	ss, err = f.srv.Elevate(f.ctx, ss.ID, d.code(f.clk.Now()))
+	f.ok(err)
+	if ss.Strength != (server.Strength{Credential: server.CredentialHardwareOTP, Level: 2}) {
+		t.Fatalf("elevated to %+v", ss.Strength)
+	}
+	f.ok(f.srv.Access(f.ctx, ss.ID, "pim"))
+	// A level 2 token does not open a level 3 application, until the user is proofed.
+	f.expectCode(f.srv.Access(f.ctx, ss.ID, "boeing"), server.CodeStrengthTooLow)
+	f.ok(f.srv.RecordProofing(f.ctx, f.admin, u, server.ProofingPassed))
+	f.nextStep()
+	ss2, err := f.srv.Login(f.ctx, u, "correct horse battery", d.code(f.clk.Now()))
+	f.ok(err)
+	f.ok(f.srv.Access(f.ctx, ss2.ID, "boeing"))
+	// Logged out sessions are no sessions.
+	f.ok(f.srv.Logout(f.ctx, ss2.ID))
+	f.expectCode(f.srv.Access(f.ctx, ss2.ID, "portal"), server.CodeSessionInvalid)
+	f.expectCode(f.srv.Access(f.ctx, "no-such-session", "portal"), server.CodeSessionInvalid)
+	f.expectCode(f.srv.Access(f.ctx, ss.ID, "no-such-app"), server.CodeNotFound)
+}
+
+func TestOneTokenOnConnectedAccounts(t *testing.T) {
+	f := newFixture(t, server.Policy{})
+	parent, d := f.activeToken()
+	pa, err := f.srv.Account(f.ctx, parent)
+	f.ok(err)
+	same := func(n *server.NewAccount) { n.Email, n.FirstName, n.MiddleName, n.LastName = pa.Email, pa.FirstName, pa.MiddleName, pa.LastName }
+	child := f.user(same)
+
+	// Before the connection the child has no token.
+	_, err = f.srv.Verify(f.ctx, child, d.code(f.clk.Now()))
+	f.expectCode(err, server.CodeNoToken)
+	f.ok(f.srv.ConnectAccounts(f.ctx, server.AsUser(parent), parent, child))
+	_, err = f.srv.Verify(f.ctx, child, d.code(f.clk.Now()))
+	f.ok(err)
+	// The token's steps are shared: the parent cannot reuse the child's code.
+	_, err = f.srv.Verify(f.ctx, parent, d.code(f.clk.Now()))
+	f.expectCode(err, server.CodeOTPReplayed)
+
+	// Names must match exactly.
+	other := f.user(same, func(n *server.NewAccount) { n.MiddleName = "B" })
+	f.expectCode(f.srv.ConnectAccounts(f.ctx, f.admin, parent, other), server.CodeActionUnavailable)
+	// A child with an active credential of its own cannot be connected.
+	withPhone := f.user(same)
+	f.ok(f.srv.AddPhone(f.ctx, withPhone, "+17035550100", "text"))
+	f.expectCode(f.srv.ConnectAccounts(f.ctx, f.admin, parent, withPhone), server.CodeActionUnavailable)
+	withToken, d2 := f.activeToken()
+	_ = d2
+	f.expectCode(f.srv.ConnectAccounts(f.ctx, f.admin, parent, withToken), server.CodeActionUnavailable)
+	// Someone else may not connect accounts.
+	f.expectCode(f.srv.ConnectAccounts(f.ctx, server.AsUser(f.user()), parent, child), server.CodeForbidden)
+	// A connected child does not activate a token of its own.
+	d3 := f.importToken()
+	f.sponsor(child, d3.serial)
+	_, err = f.activate(child, d3)
+	f.expectCode(err, server.CodeActionUnavailable)
+}
+
+func TestPhoneOTP(t *testing.T) {
+	f := newFixture(t, server.Policy{})
+	u := f.user()
+	f.expectCode(f.srv.AddPhone(f.ctx, u, "7035550100", "text"), server.CodeBadRequest)
+	for i, n := range []string{"+17035550100", "+17035550101", "+447700900123"} {
+		f.ok(f.srv.AddPhone(f.ctx, u, n, []string{"text", "voice"}[i%2]))
+	}
+	f.expectCode(f.srv.AddPhone(f.ctx, u, "+17035550199", "text"), server.CodePhoneLimit)
+	f.expectCode(f.srv.AddPhone(f.ctx, u, "+17035550100", "text"), server.CodeConflict)
+
+	code := func() string {
+		ns := f.notifications(u)
+		m := regexp.MustCompile(`One-Time Password is (\d{6})`).FindStringSubmatch(ns[len(ns)-1].Body)
+		if m == nil {
+			t.Fatalf("no code in %q", ns[len(ns)-1].Body)
+		}
+		return m[1]
+	}
+	f.ok(f.srv.SendPhoneCode(f.ctx, u, "+17035550101"))
+	first := code()
+	if ns := f.notifications(u); ns[len(ns)-1].Kind != "phone_code_voice" || ns[len(ns)-1].Recipient != "+17035550101" {
+		t.Fatalf("%+v", ns[len(ns)-1])
+	}
+	// Valid 2 minutes after it is sent.
+	f.clk.Step(2*time.Minute + time.Second)
+	_, err := f.srv.LoginWithPhone(f.ctx, u, "correct horse battery", "+17035550101", first)
+	f.expectCode(err, server.CodePhoneCodeIncorrect)
+	// Resend: a new code replaces the old.
+	f.ok(f.srv.SendPhoneCode(f.ctx, u, "+17035550101"))
+	second := code()
+	f.clk.Step(time.Minute)
+	ss, err := f.srv.LoginWithPhone(f.ctx, u, "correct horse battery", "+17035550101", second)
+	f.ok(err)
+	if ss.Strength != (server.Strength{Credential: server.CredentialPhoneOTP, Level: 2}) {
+		t.Fatalf("phone session %+v", ss.Strength)
+	}
+	// Used once.
+	_, err = f.srv.LoginWithPhone(f.ctx, u, "correct horse battery", "+17035550101", second)
+	f.expectCode(err, server.CodePhoneCodeIncorrect)
+}
+
+func TestIdentityProofingByPostalCode(t *testing.T) {
+	f := newFixture(t, server.Policy{})
+	u := f.user()
+	f.expectCode(f.srv.RecordProofing(f.ctx, f.admin, u, "maybe"), server.CodeBadRequest)
+	f.ok(f.srv.RecordProofing(f.ctx, f.admin, u, server.ProofingPostal))
+	ns := f.notifications(u)
+	last := ns[len(ns)-1]
+	m := regexp.MustCompile(`code is ([A-Z0-9]{10})`).FindStringSubmatch(last.Body)
+	if last.Kind != "proofing_code_postal" || m == nil {
+		t.Fatalf("%+v", last)
+	}
+	f.expectCode(f.srv.EnterProofingCode(f.ctx, u, "WRONGCODE0"), server.CodeProofingCodeInvalid)
+	f.ok(f.srv.EnterProofingCode(f.ctx, u, m[1]))
+	if a, _ := f.srv.Account(f.ctx, u); !a.Proofed {
+		t.Fatal("not proofed")
+	}
+}
+
+func TestAccountsAreValidatedAndUnique(t *testing.T) {
+	f := newFixture(t, server.Policy{})
+	good := server.NewAccount{UserID: "jdoe", Email: "j@example.com", FirstName: "J", LastName: "Doe", Password: "long enough"}
+	_, err := f.srv.CreateAccount(f.ctx, f.admin, good)
+	f.ok(err)
+	_, err = f.srv.CreateAccount(f.ctx, f.admin, good)
+	f.expectCode(err, server.CodeConflict)
+	for _, bad := range []func(*server.NewAccount){
+		func(n *server.NewAccount) { n.UserID = "" },
+		func(n *server.NewAccount) { n.UserID = "has space" },
+		func(n *server.NewAccount) { n.Email = "not-an-address" },
+		func(n *server.NewAccount) { n.Password = "short" },
+		func(n *server.NewAccount) { n.Role = "king" },
+		func(n *server.NewAccount) { n.LastName = "" },
+	} {
+		n := good
+		n.UserID = "other"
+		bad(&n)
+		_, err := f.srv.CreateAccount(f.ctx, f.admin, n)
+		f.expectCode(err, server.CodeBadRequest)
+	}
+	a, err := f.srv.Account(f.ctx, "jdoe")
+	f.ok(err)
+	if a.Role != server.RoleUser {
+		t.Fatalf("default role %s", a.Role)
+	}
+}
