@@ -171,15 +171,50 @@ func (t *Token) step(now time.Time) int64 {
 	return now.Unix() / t.PeriodS
 }
 
-// window returns the steps to search around center, nearest first, so that
-// when a code matches twice the closer step wins.
-func window(center int64, radius int) []int64 {
-	out := make([]int64, 0, 2*radius+1)
-	out = append(out, center)
-	for d := int64(1); d <= int64(radius); d++ {
-		out = append(out, center-d, center+d)
+// nearest is the i-th step of a search around center, nearest first
+// (center, -1, +1, -2, +2, …), so that when a code matches twice the closer
+// step wins. i runs from 0 to 2×radius.
+func nearest(center int64, i int) int64 {
+	d := int64(i+1) / 2
+	if i%2 == 1 {
+		return center - d
 	}
-	return out
+	return center + d
+}
+
+// matchCode looks for code among the 2×radius+1 steps around center: it
+// returns the matching step later than last, or reports a match only at
+// steps up to last (a replay). It allocates nothing.
+func matchCode(gen *oath.Generator, code uint64, center int64, radius int, last int64) (step int64, ok, replayed bool) {
+	for i := range 2*radius + 1 {
+		st := nearest(center, i)
+		if st < 0 || !equal(gen.Value(uint64(st)), code) {
+			continue
+		}
+		if st <= last {
+			replayed = true
+			continue
+		}
+		return st, true, false
+	}
+	return 0, false, replayed
+}
+
+// matchPair looks for two consecutive codes, the first among 2×radius+1
+// steps around center, after last; it returns the second code's step.
+func matchPair(gen *oath.Generator, c1, c2 uint64, center int64, radius int, last int64) (step int64, ok, replayed bool) {
+	for i := range 2*radius + 1 {
+		s1 := nearest(center, i)
+		if s1 < 0 || !equal(gen.Value(uint64(s1)), c1) || !equal(gen.Value(uint64(s1+1)), c2) {
+			continue
+		}
+		if s1 <= last {
+			replayed = true
+			continue
+		}
+		return s1 + 1, true, false
+	}
+	return 0, false, replayed
 }
 
 // TokenView is what the server tells about a token: never its secret.

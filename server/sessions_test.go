@@ -57,7 +57,9 @@ func TestOneTokenOnConnectedAccounts(t *testing.T) {
 	parent, d := f.activeToken()
 	pa, err := f.srv.Account(f.ctx, parent)
 	f.ok(err)
-	same := func(n *server.NewAccount) { n.Email, n.FirstName, n.MiddleName, n.LastName = pa.Email, pa.FirstName, pa.MiddleName, pa.LastName }
+	same := func(n *server.NewAccount) {
+		n.Email, n.FirstName, n.MiddleName, n.LastName = pa.Email, pa.FirstName, pa.MiddleName, pa.LastName
+	}
 	child := f.user(same)
 
 	// Before the connection the child has no token.

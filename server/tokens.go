@@ -32,26 +32,13 @@ func (s *Server) findPair(t *Token, c1, c2 uint64, center int64, radius int) (st
 	if err != nil {
 		return 0, false, false, err
 	}
-	var steps []int64
 	if t.Kind == oath.HOTP {
-		from := t.LastStep + 1
-		for i := range radius + 1 {
-			steps = append(steps, from+int64(i))
-		}
-	} else {
-		steps = window(center, radius)
+		// Counters last+1 … last+1+radius: a search "around" last+1+radius/2.
+		step, ok, replayed = matchPair(gen, c1, c2, t.LastStep+1+int64(radius/2), radius/2, t.LastStep)
+		return step, ok, replayed, nil
 	}
-	for _, s1 := range steps {
-		if s1 < 0 || !equal(gen.Value(uint64(s1)), c1) || !equal(gen.Value(uint64(s1+1)), c2) {
-			continue
-		}
-		if s1 <= t.LastStep {
-			replayed = true
-			continue
-		}
-		return s1 + 1, true, false, nil
-	}
-	return 0, false, replayed, nil
+	step, ok, replayed = matchPair(gen, c1, c2, center, radius, t.LastStep)
+	return step, ok, replayed, nil
 }
 
 // Activate registers a token on the user's account with two consecutive
@@ -237,25 +224,21 @@ func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verifi
 	if err != nil {
 		return Verification{}, t, err
 	}
-	var steps []int64
-	nowStep := int64(0)
-	if t.Kind == oath.HOTP {
-		for c := t.LastStep - int64(s.policy.HOTPLookAhead); c <= t.LastStep+1+int64(s.policy.HOTPLookAhead); c++ {
-			steps = append(steps, c)
-		}
-	} else {
+	var (
+		st           int64
+		ok, replayed bool
+		nowStep      int64
+		center       = t.LastStep + 1
+		radius       = s.policy.HOTPLookAhead
+	)
+	if t.Kind == oath.TOTP {
 		nowStep = t.step(now)
-		steps = window(nowStep+t.DriftSteps, s.policy.LoginWindow)
+		center, radius = nowStep+t.DriftSteps, s.policy.LoginWindow
 	}
-	replayed := false
-	for _, st := range steps {
-		if st < 0 || !equal(gen.Value(uint64(st)), code) {
-			continue
-		}
-		if st <= t.LastStep {
-			replayed = true
-			continue
-		}
+	// HOTP: the look-ahead either side of the next counter also finds
+	// recently used counters, so that their replay is named as such.
+	st, ok, replayed = matchCode(gen, code, center, radius, t.LastStep)
+	if ok {
 		t.LastStep, t.FailCount, t.LastUsedAt = st, 0, now
 		if t.Kind == oath.TOTP {
 			t.DriftSteps = st - nowStep
