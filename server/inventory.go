@@ -190,3 +190,18 @@ func (s *Server) RedeemLicenceKey(ctx context.Context, userID, key string) error
 		return tx.PutSponsorship(Sponsorship{UserID: userID, Serial: lk.Serial, Level: lk.Level, LicenceKey: lk.Key, CreatedAt: now})
 	})
 }
+
+// ImportSeedFile decodes a seed file (PSKC, OATH CSV or otpauth URIs, as
+// opts says or detected) and imports its tokens, all or nothing. A file that
+// cannot be read is a bad request whose detail says why — never with a
+// secret in it.
+func (s *Server) ImportSeedFile(ctx context.Context, actor Actor, data []byte, opts seedfile.DecodeOptions) ([]string, error) {
+	if !actor.Admin {
+		return nil, s.refuse(CodeForbidden, "only an administrator imports tokens")
+	}
+	seeds, err := seedfile.Decode(data, opts)
+	if err != nil {
+		return nil, s.refuse(CodeBadRequest, "%v", err)
+	}
+	return s.ImportSeeds(ctx, actor, seeds)
+}
