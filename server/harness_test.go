@@ -196,7 +196,7 @@ func (f *fixture) sponsor(user, serial string, mods ...func(*server.Sponsorship)
 	for _, m := range mods {
 		m(&sp)
 	}
-	if err := f.srv.Sponsor(f.ctx, f.admin, sp); err != nil {
+	if _, err := f.srv.Sponsor(f.ctx, f.admin, sp); err != nil {
 		f.t.Fatal(err)
 	}
 }

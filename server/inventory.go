@@ -78,14 +78,14 @@ func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []seedfile.
 // for it (so its year of validity starts now), by an optional deadline, and
 // optionally on behalf of an application whose terms the user must accept
 // first. Level is 2 or 3 (3 needs identity proofing); 0 means 2.
-func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) error {
+func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) (Sponsorship, error) {
 	if sp.Level == 0 {
 		sp.Level = 2
 	}
 	if sp.Level != 2 && sp.Level != 3 {
-		return s.refuse(CodeBadRequest, "level must be 2 or 3")
+		return Sponsorship{}, s.refuse(CodeBadRequest, "level must be 2 or 3")
 	}
-	return s.do(ctx, actor, "token.sponsor", sp.Serial, func(tx Tx, now time.Time) error {
+	err := s.do(ctx, actor, "token.sponsor", sp.Serial, func(tx Tx, now time.Time) error {
 		if !actor.Admin {
 			return s.refuse(CodeForbidden, "only an administrator sponsors tokens")
 		}
@@ -125,6 +125,10 @@ func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) error
 		}
 		return s.notify(tx, now, a, "sponsorship", "Your OTP Hardware Token is sponsored", body+".")
 	})
+	if err != nil {
+		return Sponsorship{}, err
+	}
+	return sp, nil
 }
 
 // CreateLicenceKey sells a token: a licence key bound to a pending serial

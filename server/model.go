@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/tokenlab/tokenlab/internal/oath"
@@ -188,6 +189,33 @@ var credentialNames = map[Credential]string{CredentialPassword: "password", Cred
 
 // String returns password, phone_otp or hardware_otp.
 func (c Credential) String() string { return credentialNames[c] }
+
+// MarshalText implements encoding.TextMarshaler; the zero Credential (not
+// set) is "".
+func (c Credential) MarshalText() ([]byte, error) {
+	if c == 0 {
+		return []byte{}, nil
+	}
+	if n, ok := credentialNames[c]; ok {
+		return []byte(n), nil
+	}
+	return nil, fmt.Errorf("unknown credential %d", int(c))
+}
+
+// UnmarshalText reads password, phone_otp or hardware_otp.
+func (c *Credential) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*c = 0
+		return nil
+	}
+	for k, n := range credentialNames {
+		if n == string(b) {
+			*c = k
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown credential %q: use password, phone_otp or hardware_otp", b)
+}
 
 // Strength is a credential and its level; a password is level 1.
 type Strength struct {

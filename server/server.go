@@ -236,8 +236,9 @@ type TokenView struct {
 	SuspendedBy   string    `json:"suspended_by,omitempty"`
 	ActivatedAt   time.Time `json:"activated_at,omitzero"`
 	LastUsedAt    time.Time `json:"last_used_at,omitzero"`
-	ExpiresAt     time.Time `json:"expires_at,omitzero"`
-	RevokedAt     time.Time `json:"revoked_at,omitzero"`
+	// ExpiresAt is null until the token is activated.
+	ExpiresAt *time.Time `json:"expires_at"`
+	RevokedAt time.Time  `json:"revoked_at,omitzero"`
 }
 
 func viewOf(t Token) TokenView {
@@ -245,7 +246,11 @@ func viewOf(t Token) TokenView {
 		Serial: t.Serial, Status: t.Status, SubStatus: string(t.Status), StatusDisplay: t.Status.Display(t.Locked),
 		Kind: t.Kind.String(), Algorithm: t.Algorithm.String(), Digits: t.Digits, OwnerID: t.OwnerID, Level: t.Level,
 		FailCount: t.FailCount, Blocked: t.Blocked, DriftSteps: t.DriftSteps, SuspendedBy: t.SuspendedBy,
-		ActivatedAt: t.ActivatedAt, LastUsedAt: t.LastUsedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt,
+		ActivatedAt: t.ActivatedAt, LastUsedAt: t.LastUsedAt, RevokedAt: t.RevokedAt,
+	}
+	if !t.ExpiresAt.IsZero() {
+		e := t.ExpiresAt
+		v.ExpiresAt = &e
 	}
 	if t.Kind == oath.TOTP {
 		v.PeriodS = t.PeriodS

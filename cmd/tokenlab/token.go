@@ -21,16 +21,19 @@ import (
 func storeFlag(cmd *cobra.Command) func() (*emulator.Store, error) {
 	var path string
 	cmd.PersistentFlags().StringVar(&path, "store", "", "token store file (default $TOKENLAB_HOME/tokens.json, else ~/.config/tokenlab/tokens.json)")
-	return func() (*emulator.Store, error) {
-		if path != "" {
-			return emulator.OpenStore(path), nil
-		}
-		p, err := emulator.DefaultStorePath()
-		if err != nil {
-			return nil, err
-		}
-		return emulator.OpenStore(p), nil
+	return func() (*emulator.Store, error) { return openTokenStore(path) }
+}
+
+// openTokenStore opens the store at path, or the default store.
+func openTokenStore(path string) (*emulator.Store, error) {
+	if path != "" {
+		return emulator.OpenStore(path), nil
 	}
+	p, err := emulator.DefaultStorePath()
+	if err != nil {
+		return nil, err
+	}
+	return emulator.OpenStore(p), nil
 }
 
 // notFound turns a missing serial into an error that says where to look.
@@ -220,11 +223,13 @@ type pressJSON struct {
 
 func (a *app) tokenPressCommand(store func() (*emulator.Store, error), complete cobra.CompletionFunc) *cobra.Command {
 	var (
-		at     string
-		asJSON bool
+		at          string
+		asJSON      bool
+		serverClock bool
+		remote      remoteFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "press SERIAL [--at @UNIX|RFC3339] [--json]",
+		Use:   "press SERIAL [--at @UNIX|RFC3339 | --server-clock] [--json]",
 		Short: "Press a token's button and print the code it shows",
 		Long: `Press a token's button and print the code it shows. --at is true time; the
 token's own drift and faults apply on top, as on the device. An HOTP token
@@ -239,11 +244,23 @@ up; null for HOTP, whose code is valid until used), token_time and pressed_at.`,
 		ValidArgsFunction: complete,
 		RunE: a.runE(func(_ *cobra.Command, args []string) error {
 			now := a.clock.Now()
+			if at != "" && serverClock {
+				return usagef("give --at or --server-clock, not both")
+			}
 			if at != "" {
 				var err error
 				if now, err = parseAt(at); err != nil {
 					return err
 				}
+			}
+			if serverClock {
+				ctx, cancel := remoteCtx()
+				defer cancel()
+				cs, err := remote.client().Clock(ctx)
+				if err != nil {
+					return remoteErr(err)
+				}
+				now = cs.Now
 			}
 			st, err := store()
 			if err != nil {
@@ -291,6 +308,8 @@ up; null for HOTP, whose code is valid until used), token_time and pressed_at.`,
 	}
 	cmd.Flags().StringVar(&at, "at", "", "true time of the press: @UNIX or RFC 3339 (default now)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the press as JSON")
+	cmd.Flags().BoolVar(&serverClock, "server-clock", false, "press at the clock of the server ($TOKENLAB_SERVER or --server), e.g. a virtual one")
+	cmd.Flags().StringVar(&remote.server, "server", "", "server URL for --server-clock (default $TOKENLAB_SERVER, else "+DefaultServer+")")
 	return cmd
 }
 

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tokenlab/tokenlab/emulator"
+	"github.com/tokenlab/tokenlab/internal/clock"
+	"github.com/tokenlab/tokenlab/internal/seedfile"
+	"github.com/tokenlab/tokenlab/server"
+)
+
+// The demo's fixed data: a fleet seed (so the serials are the same on every
+// machine), three accounts and a password anyone may read.
+const (
+	demoFleetSeed = "tokenlab-demo"
+	demoFleetSize = 5
+	demoPassword  = "demo-password"
+)
+
+var demoUsers = []string{"alice", "bob", "carol"}
+
+// seedDemo fills an empty server with the demo and prints the walkthrough;
+// run again on the same data it changes nothing and prints it again.
+func (a *app) seedDemo(ctx context.Context, srv *server.Server, f serveFlags, url, adminToken string) error {
+	now := srv.Clock().Now()
+	specs, err := emulator.FleetSpecs(emulator.FleetSpec{Count: demoFleetSize, Seed: demoFleetSeed, Start: now}, clock.Func(func() time.Time { return now }))
+	if err != nil {
+		return err
+	}
+	st, err := f.store()
+	if err != nil {
+		return err
+	}
+	// The virtual tokens, in the local store, for the CLI to press.
+	err = st.Update(func(set *emulator.TokenSet) error {
+		for _, s := range specs {
+			if _, err := set.Get(s.Serial); err == nil {
+				continue
+			}
+			if err := set.Add(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// The same seeds in the server's inventory.
+	admin := server.AsAdmin("demo")
+	var seeds []seedfile.Token
+	for _, s := range specs {
+		if _, err := srv.Token(ctx, s.Serial); errors.Is(err, server.ErrNotExist) {
+			seeds = append(seeds, s.Seed())
+		}
+	}
+	if len(seeds) > 0 {
+		if _, err := srv.ImportSeeds(ctx, admin, seeds); err != nil {
+			return err
+		}
+	}
+	for i, u := range demoUsers {
+		if _, err := srv.Account(ctx, u); err == nil {
+			continue
+		}
+		first := strings.ToUpper(u[:1]) + u[1:]
+		if _, err := srv.CreateAccount(ctx, admin, server.NewAccount{UserID: u, Email: u + "@example.com", FirstName: first, LastName: "Demo", Password: demoPassword}); err != nil {
+			return err
+		}
+		if i < 2 { // alice and bob have sponsored tokens; carol has none yet
+			if _, err := srv.Sponsor(ctx, admin, server.Sponsorship{UserID: u, Serial: specs[i].Serial}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := srv.CreateApplication(ctx, admin, server.Application{ID: "pim", Name: "Partner Information Manager",
+		MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: 2}}); err != nil && !errors.Is(err, server.ErrConflict) {
+		return err
+	}
+	a.printWalkthrough(url, adminToken, st.Path(), specs[0].Serial)
+	return nil
+}
+
+func (a *app) printWalkthrough(url, adminToken, storePath, serial string) {
+	home := filepath.Dir(storePath)
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, home); err == nil && !strings.HasPrefix(rel, "..") {
+			home = "$PWD/" + rel
+		}
+	}
+	fmt.Fprintf(a.stdout, `
+tokenlab demo: a verification server at %s with a virtual fleet.
+Accounts alice, bob and carol (password %q); alice's sponsored token is %s.
+In another shell, from this directory, copy and paste:
+
+  export PATH=$PWD/bin:$PATH TOKENLAB_SERVER=%s TOKENLAB_ADMIN_TOKEN=%s TOKENLAB_HOME=%s
+  tokenlab token press %s --server-clock             # what alice's token shows
+  tokenlab activate --user alice --serial %s --press # two consecutive codes
+  tokenlab clock advance 30s                        # the server's clock: no waiting
+  tokenlab verify --user alice --press              # accepted: serial, step, drift
+  tokenlab verify --user alice --press              # the same code again: otp_replayed
+  for i in 1 2 3 4 5; do tokenlab verify --user alice --otp 00000000; done
+  tokenlab status %s                                # Active (Locked)
+  tokenlab clock advance 30s
+  tokenlab resync %s --press                        # two new codes unlock it
+  tokenlab clock advance 30s
+  tokenlab verify --user alice --press
+  tokenlab revoke %s --by user                      # permanent
+  tokenlab status %s
+  tokenlab notifications --user alice               # temporary password, …
+
+The API: %s/v1/openapi.json; metrics: %s/metrics. Stop with Ctrl-C.
+`, url, demoPassword, serial, url, adminToken, home, serial, serial, serial, serial, serial, serial, url, url)
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokenlab/tokenlab/emulator"
+	"github.com/tokenlab/tokenlab/internal/clock"
+	"github.com/tokenlab/tokenlab/server"
+	"github.com/tokenlab/tokenlab/server/httpapi"
+	"github.com/tokenlab/tokenlab/server/sqlitestore"
+)
+
+// AdminTokenFile keeps a generated administrator credential in the data
+// directory, so that it is printed once and survives restarts.
+const AdminTokenFile = "admin.token"
+
+func defaultDataDir() (string, error) {
+	if home := os.Getenv("TOKENLAB_HOME"); home != "" {
+		return filepath.Join(home, "server"), nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("no per-user directory (%v): set TOKENLAB_HOME or pass --data", err)
+	}
+	return filepath.Join(dir, "tokenlab", "server"), nil
+}
+
+type serveFlags struct {
+	addr, data, adminToken, serviceToken, clockStart, logFormat string
+	virtualClock, demo                                          bool
+	sweepEvery                                                  time.Duration
+	store                                                       func() (*emulator.Store, error)
+}
+
+func (a *app) serveCommand() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve [--addr 127.0.0.1:8080] [--data DIR] [--virtual-clock] [--demo]",
+		Short: "Run the verification server over HTTP",
+		Long: `Run the verification server: the JSON API of /v1/openapi.json, /healthz and
+/metrics. State lives in --data (SQLite and the seed key). The administrator
+credential is --admin-token or TOKENLAB_ADMIN_TOKEN; without either one is
+generated on first start, saved in DIR/admin.token (mode 0600) and printed once.
+A narrower credential for a portal is --service-token or TOKENLAB_SERVICE_TOKEN.
+
+--virtual-clock makes the server's clock stand still between moves (POST
+/v1/clock); it starts at real time or at --clock-start. --demo seeds a demo
+fleet, accounts and sponsorships, and prints a walkthrough. SIGINT or SIGTERM
+stops the server gracefully: requests in flight finish, the store closes.`,
+		Args: noArgs,
+		RunE: a.runE(func(*cobra.Command, []string) error { return a.serve(f) }),
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
+	fl.StringVar(&f.data, "data", "", "data directory (default $TOKENLAB_HOME/server, else ~/.config/tokenlab/server)")
+	fl.StringVar(&f.adminToken, "admin-token", "", "administrator credential (default $TOKENLAB_ADMIN_TOKEN, else generated)")
+	fl.StringVar(&f.serviceToken, "service-token", "", "service credential for a portal (default $TOKENLAB_SERVICE_TOKEN)")
+	fl.BoolVar(&f.virtualClock, "virtual-clock", false, "a clock that stands still and is moved with POST /v1/clock")
+	fl.StringVar(&f.clockStart, "clock-start", "", "where the virtual clock starts, RFC 3339 (default now)")
+	fl.BoolVar(&f.demo, "demo", false, "seed a demo fleet, accounts and sponsorships, and print a walkthrough")
+	fl.DurationVar(&f.sweepEvery, "sweep-every", time.Minute, "how often a real-clock server runs the expiry sweep")
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	var storePath string
+	fl.StringVar(&storePath, "store", "", "token store for --demo's virtual tokens (default $TOKENLAB_HOME/tokens.json)")
+	f.store = func() (*emulator.Store, error) { return openTokenStore(storePath) }
+	return cmd
+}
+
+// loadAdminToken returns the flag, the environment, the saved token or a new one.
+func loadAdminToken(flag, dir string) (token string, generated bool, err error) {
+	if flag != "" {
+		return flag, false, nil
+	}
+	if env := os.Getenv("TOKENLAB_ADMIN_TOKEN"); env != "" {
+		return env, false, nil
+	}
+	path := filepath.Join(dir, AdminTokenFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", false, err
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return "", false, err
+	}
+	token = hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("cannot save the administrator credential: %w", err)
+	}
+	return token, true, nil
+}
+
+func (a *app) serve(f serveFlags) error {
+	var logger *slog.Logger
+	switch f.logFormat {
+	case "text":
+		logger = slog.New(slog.NewTextHandler(a.stderr, nil))
+	case "json":
+		logger = slog.New(slog.NewJSONHandler(a.stderr, nil))
+	default:
+		return usagef("invalid --log-format %q: use text or json", f.logFormat)
+	}
+	if f.clockStart != "" && !f.virtualClock {
+		return usagef("--clock-start needs --virtual-clock")
+	}
+	dir := f.data
+	if dir == "" {
+		var err error
+		if dir, err = defaultDataDir(); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("cannot create the data directory: %w", err)
+	}
+	var clk clock.Clock = clock.System{}
+	var vclk *clock.Virtual
+	if f.virtualClock {
+		startAt := time.Now().UTC()
+		if f.clockStart != "" {
+			t, err := time.Parse(time.RFC3339Nano, f.clockStart)
+			if err != nil {
+				return usagef("invalid --clock-start %q: use RFC 3339, e.g. 2026-01-01T00:00:00Z", f.clockStart)
+			}
+			startAt = t
+		}
+		vclk = clock.NewVirtual(startAt)
+		clk = vclk
+	}
+	adminToken, generated, err := loadAdminToken(f.adminToken, dir)
+	if err != nil {
+		return err
+	}
+	serviceToken := f.serviceToken
+	if serviceToken == "" {
+		serviceToken = os.Getenv("TOKENLAB_SERVICE_TOKEN")
+	}
+	key, err := server.LoadOrCreateSeedKey(filepath.Join(dir, server.SeedKeyFile))
+	if err != nil {
+		return err
+	}
+	st, err := sqlitestore.Open(dir)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{Store: st, Clock: clk, SeedKey: key})
+	if err != nil {
+		st.Close()
+		return err
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			srv.Close()
+		}
+	}()
+
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w (is another server running? try --addr 127.0.0.1:0)", f.addr, err)
+	}
+	url := "http://" + ln.Addr().String()
+	hs := &http.Server{Handler: httpapi.New(srv, httpapi.Options{AdminToken: adminToken, ServiceToken: serviceToken, VirtualClock: vclk, Logger: logger}),
+		ReadHeaderTimeout: 10 * time.Second}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if generated {
+		fmt.Fprintf(a.stderr, "administrator credential (saved in %s): %s\n", filepath.Join(dir, AdminTokenFile), adminToken)
+	}
+	if f.demo {
+		if err := a.seedDemo(ctx, srv, f, url, adminToken); err != nil {
+			ln.Close()
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	if !f.virtualClock {
+		go sweepEvery(ctx, srv, f.sweepEvery, logger)
+	}
+	logger.Info("listening", "url", url, "data", dir, "virtual_clock", f.virtualClock)
+	fmt.Fprintf(a.stderr, "tokenlab serve: listening on %s\n", url)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: waiting for requests in flight")
+	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	closed = true
+	if err := srv.Close(); err != nil {
+		return fmt.Errorf("closing the store: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// sweepEvery runs the expiry sweep of a real-clock server periodically.
+func sweepEvery(ctx context.Context, srv *server.Server, every time.Duration, log *slog.Logger) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if rep, err := srv.Sweep(ctx); err != nil && ctx.Err() == nil {
+			log.Error("sweep", "error", err)
+		} else if rep != (server.SweepReport{}) {
+			log.Info("sweep", "reminders", rep.Reminders, "expired", rep.Expired, "revoked", rep.Revoked)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,614 @@
+package httpapi
+
+import (
+	_ "embed"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokenlab/tokenlab/internal/seedfile"
+	"github.com/tokenlab/tokenlab/server"
+)
+
+//go:embed openapi.json
+var openapiDoc []byte
+
+// OpenAPI is the API's OpenAPI 3 document, as served at /v1/openapi.json.
+func OpenAPI() []byte { return openapiDoc }
+
+func (a *api) healthz(w http.ResponseWriter, r *http.Request) error {
+	if _, err := a.srv.Accounts(r.Context()); err != nil { // the store answers
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (a *api) openapi(w http.ResponseWriter, _ *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write(openapiDoc)
+	return err
+}
+
+func (a *api) policy(w http.ResponseWriter, _ *http.Request) error {
+	p := a.srv.Policy()
+	days := func(d time.Duration) float64 { return d.Hours() / 24 }
+	var reminders []float64
+	for _, d := range p.RevocationReminders {
+		reminders = append(reminders, days(d))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"operator_name": p.OperatorName, "portal_name": p.PortalName, "sync_window": p.SyncWindow, "login_window": p.LoginWindow,
+		"hotp_look_ahead": p.HOTPLookAhead, "lockout_threshold": p.LockoutThreshold, "activation_attempts": p.ActivationAttempts,
+		"resync_attempts": p.ResyncAttempts, "validity_days": days(p.Validity), "expiry_reminder_days": days(p.ExpiryReminder),
+		"suspended_revoke_after_days": days(p.SuspendedRevokeAfter), "expired_revoke_after_days": days(p.ExpiredRevokeAfter),
+		"revocation_reminder_days": reminders, "approval_required": p.ApprovalRequired, "max_phones": p.MaxPhones,
+		"phone_code_validity_s": p.PhoneCodeValidity.Seconds(),
+	})
+	return nil
+}
+
+func (a *api) importInventory(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f, err := seedfile.ParseFormat(q.Get("format"))
+	if err != nil {
+		return badRequest("%v", err)
+	}
+	opts := seedfile.DecodeOptions{Format: f, Password: q.Get("password")}
+	if k := q.Get("key"); k != "" {
+		if opts.Key, err = hex.DecodeString(k); err != nil {
+			return badRequest("key must be hex")
+		}
+	}
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		return badRequest("the body is empty: send the seed file")
+	}
+	serials, err := a.srv.ImportSeedFile(r.Context(), server.AsAdmin("api"), data, opts)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"imported": len(serials), "serials": serials})
+	return nil
+}
+
+func (a *api) listTokens(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	ts, err := a.srv.Tokens(r.Context(), server.TokenFilter{OwnerID: q.Get("owner_id"), Status: server.Status(q.Get("status"))})
+	if err != nil {
+		return err
+	}
+	if ts == nil {
+		ts = []server.TokenView{}
+	}
+	writeJSON(w, http.StatusOK, ts)
+	return nil
+}
+
+func (a *api) getToken(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.srv.Token(r.Context(), r.PathValue("serial"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// actorBody is the body of the token actions.
+type actorBody struct {
+	By     string `json:"by"`
+	UserID string `json:"user_id"`
+	OTP1   string `json:"otp1"`
+	OTP2   string `json:"otp2"`
+}
+
+// actor decides who acts on a token: an administrator ("by":"admin", which
+// needs the administrator credential) or the user — user_id, else the
+// token's owner.
+func (a *api) actor(r *http.Request, serial string, b actorBody) (server.Actor, error) {
+	switch b.By {
+	case "admin":
+		if !a.isAdmin(r) {
+			return server.Actor{}, &httpError{http.StatusForbidden, string(server.CodeForbidden), `"by":"admin" needs the administrator credential`}
+		}
+		return server.AsAdmin("api"), nil
+	case "user", "":
+		if b.UserID != "" {
+			return server.AsUser(b.UserID), nil
+		}
+		v, err := a.srv.Token(r.Context(), serial)
+		if err != nil {
+			return server.Actor{}, err
+		}
+		if v.OwnerID == "" {
+			return server.Actor{}, badRequest("token %s has no owner yet: give user_id", serial)
+		}
+		return server.AsUser(v.OwnerID), nil
+	}
+	return server.Actor{}, badRequest(`field "by" must be "user" or "admin"`)
+}
+
+// tokenAction runs a lifecycle action and answers with the token's view.
+func (a *api) tokenAction(w http.ResponseWriter, r *http.Request, codes bool, do func(server.Actor, string, actorBody) error) error {
+	serial := r.PathValue("serial")
+	var b actorBody
+	if err := decodeOptional(r, &b); err != nil {
+		return err
+	}
+	if codes {
+		if err := need("otp1", b.OTP1, "otp2", b.OTP2); err != nil {
+			return err
+		}
+	} else if b.OTP1 != "" || b.OTP2 != "" {
+		return badRequest("this action takes no codes")
+	}
+	actor, err := a.actor(r, serial, b)
+	if err != nil {
+		return err
+	}
+	if err := do(actor, serial, b); err != nil {
+		return err
+	}
+	return a.getToken(w, r)
+}
+
+// decodeOptional reads a JSON body that may be empty.
+func decodeOptional(r *http.Request, v any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	return decode(r, v)
+}
+
+func (a *api) resync(w http.ResponseWriter, r *http.Request) error {
+	return a.tokenAction(w, r, true, func(ac server.Actor, serial string, b actorBody) error {
+		_, err := a.srv.Resync(r.Context(), ac, serial, b.OTP1, b.OTP2)
+		return err
+	})
+}
+
+func (a *api) suspend(w http.ResponseWriter, r *http.Request) error {
+	return a.tokenAction(w, r, false, func(ac server.Actor, serial string, _ actorBody) error {
+		return a.srv.Suspend(r.Context(), ac, serial)
+	})
+}
+
+func (a *api) enable(w http.ResponseWriter, r *http.Request) error {
+	return a.tokenAction(w, r, false, func(ac server.Actor, serial string, _ actorBody) error {
+		return a.srv.Enable(r.Context(), ac, serial)
+	})
+}
+
+func (a *api) revoke(w http.ResponseWriter, r *http.Request) error {
+	return a.tokenAction(w, r, false, func(ac server.Actor, serial string, _ actorBody) error {
+		return a.srv.Revoke(r.Context(), ac, serial)
+	})
+}
+
+func (a *api) renew(w http.ResponseWriter, r *http.Request) error {
+	return a.tokenAction(w, r, false, func(ac server.Actor, serial string, _ actorBody) error {
+		_, err := a.srv.Renew(r.Context(), ac, serial)
+		return err
+	})
+}
+
+func (a *api) reset(w http.ResponseWriter, r *http.Request) error {
+	if err := a.srv.ResetToken(r.Context(), server.AsAdmin("api"), r.PathValue("serial")); err != nil {
+		return err
+	}
+	return a.getToken(w, r)
+}
+
+func (a *api) approve(w http.ResponseWriter, r *http.Request) error {
+	if err := a.srv.Approve(r.Context(), server.AsAdmin("api"), r.PathValue("serial")); err != nil {
+		return err
+	}
+	return a.getToken(w, r)
+}
+
+func (a *api) createAccount(w http.ResponseWriter, r *http.Request) error {
+	var n server.NewAccount
+	if err := decode(r, &n); err != nil {
+		return err
+	}
+	v, err := a.srv.CreateAccount(r.Context(), server.AsAdmin("api"), n)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, v)
+	return nil
+}
+
+func (a *api) listAccounts(w http.ResponseWriter, r *http.Request) error {
+	as, err := a.srv.Accounts(r.Context())
+	if err != nil {
+		return err
+	}
+	if as == nil {
+		as = []server.AccountView{}
+	}
+	writeJSON(w, http.StatusOK, as)
+	return nil
+}
+
+func (a *api) getAccount(w http.ResponseWriter, r *http.Request) error {
+	v, err := a.srv.Account(r.Context(), r.PathValue("user_id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (a *api) connect(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		ParentID string `json:"parent_id"`
+		ChildID  string `json:"child_id"`
+	}
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := need("parent_id", b.ParentID, "child_id", b.ChildID); err != nil {
+		return err
+	}
+	actor := server.AsUser(b.ParentID)
+	if a.isAdmin(r) {
+		actor = server.AsAdmin("api")
+	}
+	if err := a.srv.ConnectAccounts(r.Context(), actor, b.ParentID, b.ChildID); err != nil {
+		return err
+	}
+	return a.getAccountByID(w, r, b.ChildID)
+}
+
+func (a *api) getAccountByID(w http.ResponseWriter, r *http.Request, id string) error {
+	v, err := a.srv.Account(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (a *api) sponsor(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		UserID        string     `json:"user_id"`
+		Serial        string     `json:"serial"`
+		ActivateBy    *time.Time `json:"activate_by"`
+		ApplicationID string     `json:"application_id"`
+		Level         int        `json:"level"`
+	}
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := need("user_id", b.UserID, "serial", b.Serial); err != nil {
+		return err
+	}
+	sp := server.Sponsorship{UserID: b.UserID, Serial: b.Serial, ApplicationID: b.ApplicationID, Level: server.Level(b.Level)}
+	if b.ActivateBy != nil {
+		sp.ActivateBy = *b.ActivateBy
+	}
+	sp, err := a.srv.Sponsor(r.Context(), server.AsAdmin("api"), sp)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, sp)
+	return nil
+}
+
+func (a *api) createLicence(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		Serial string `json:"serial"`
+		Level  int    `json:"level"`
+	}
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := need("serial", b.Serial); err != nil {
+		return err
+	}
+	key, err := a.srv.CreateLicenceKey(r.Context(), server.AsAdmin("api"), b.Serial, server.Level(b.Level))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"key": key, "serial": b.Serial})
+	return nil
+}
+
+func (a *api) redeemLicence(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		UserID string `json:"user_id"`
+		Key    string `json:"key"`
+	}
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := need("user_id", b.UserID, "key", b.Key); err != nil {
+		return err
+	}
+	if err := a.srv.RedeemLicenceKey(r.Context(), b.UserID, b.Key); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "redeemed"})
+	return nil
+}
+
+func (a *api) createApplication(w http.ResponseWriter, r *http.Request) error {
+	var app server.Application
+	if err := decode(r, &app); err != nil {
+		return err
+	}
+	if app.MinStrength.Level == 0 {
+		app.MinStrength.Level = 1
+	}
+	if err := a.srv.CreateApplication(r.Context(), server.AsAdmin("api"), app); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, app)
+	return nil
+}
+
+func (a *api) acceptTerms(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		UserID string `json:"user_id"`
+	}
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := need("user_id", b.UserID); err != nil {
+		return err
+	}
+	if err := a.srv.AcceptTerms(r.Context(), b.UserID, r.PathValue("id")); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "accepted"})
+	return nil
+}
+
+func (a *api) activate(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		UserID string `json:"user_id"`
+		Serial string `json:"serial"`
+		OTP1   string `json:"otp1"`
+		OTP2   string `json:"otp2"`
+	}
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := need("user_id", b.UserID, "serial", b.Serial, "otp1", b.OTP1, "otp2", b.OTP2); err != nil {
+		return err
+	}
+	v, err := a.srv.Activate(r.Context(), b.UserID, b.Serial, b.OTP1, b.OTP2)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (a *api) verifyCode(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		UserID string `json:"user_id"`
+		OTP    string `json:"otp"`
+	}
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := need("user_id", b.UserID, "otp", b.OTP); err != nil {
+		return err
+	}
+	v, err := a.srv.Verify(r.Context(), b.UserID, b.OTP)
+	outcome := "ok"
+	if c := server.CodeOf(err); c != "" {
+		outcome = string(c)
+	}
+	a.verify.WithLabelValues(outcome).Inc()
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (a *api) login(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		UserID   string `json:"user_id"`
+		Password string `json:"password"`
+		OTP      string `json:"otp"`
+	}
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := need("user_id", b.UserID, "password", b.Password); err != nil {
+		return err
+	}
+	s, err := a.srv.Login(r.Context(), b.UserID, b.Password, b.OTP)
+	if b.OTP != "" {
+		outcome := "ok"
+		if c := server.CodeOf(err); c != "" {
+			outcome = string(c)
+		}
+		a.verify.WithLabelValues(outcome).Inc()
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, s)
+	return nil
+}
+
+func (a *api) getSession(w http.ResponseWriter, r *http.Request) error {
+	s, err := a.srv.Session(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s)
+	return nil
+}
+
+func (a *api) elevate(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		OTP string `json:"otp"`
+	}
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := need("otp", b.OTP); err != nil {
+		return err
+	}
+	s, err := a.srv.Elevate(r.Context(), r.PathValue("id"), b.OTP)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s)
+	return nil
+}
+
+func (a *api) accessApp(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		ApplicationID string `json:"application_id"`
+	}
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := need("application_id", b.ApplicationID); err != nil {
+		return err
+	}
+	if err := a.srv.Access(r.Context(), r.PathValue("id"), b.ApplicationID); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "granted"})
+	return nil
+}
+
+func (a *api) logout(w http.ResponseWriter, r *http.Request) error {
+	if err := a.srv.Logout(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *api) notifications(w http.ResponseWriter, r *http.Request) error {
+	user := r.URL.Query().Get("user_id")
+	if user == "" && !a.isAdmin(r) {
+		return badRequest("give user_id (only the administrator lists every outbox)")
+	}
+	ns, err := a.srv.Notifications(r.Context(), user)
+	if err != nil {
+		return err
+	}
+	if ns == nil {
+		ns = []server.Notification{}
+	}
+	writeJSON(w, http.StatusOK, ns)
+	return nil
+}
+
+func (a *api) audit(w http.ResponseWriter, r *http.Request) error {
+	limit := 0
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 0 {
+			return badRequest("limit must be a non-negative integer")
+		}
+		limit = n
+	}
+	es, err := a.srv.Audit(r.Context(), r.URL.Query().Get("target"), limit)
+	if err != nil {
+		return err
+	}
+	if es == nil {
+		es = []server.AuditEntry{}
+	}
+	writeJSON(w, http.StatusOK, es)
+	return nil
+}
+
+func (a *api) getClock(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]any{"now": a.srv.Clock().Now().UTC().Format(time.RFC3339Nano), "virtual": a.opts.VirtualClock != nil})
+	return nil
+}
+
+func (a *api) moveClock(w http.ResponseWriter, r *http.Request) error {
+	vc := a.opts.VirtualClock
+	if vc == nil {
+		return &httpError{http.StatusNotFound, string(server.CodeNotFound), "the clock is real: start tokenlab serve with --virtual-clock to move it"}
+	}
+	var b struct {
+		Advance string     `json:"advance"`
+		Set     *time.Time `json:"set"`
+	}
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	switch {
+	case b.Advance != "" && b.Set != nil:
+		return badRequest(`give "advance" or "set", not both`)
+	case b.Advance != "":
+		d, err := ParseDuration(b.Advance)
+		if err != nil {
+			return badRequest("%v", err)
+		}
+		vc.Step(d)
+	case b.Set != nil:
+		vc.Set(*b.Set)
+	default:
+		return badRequest(`give "advance" (e.g. "90s", "30d") or "set" (RFC 3339)`)
+	}
+	rep, err := a.srv.Sweep(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"now": vc.Now().UTC().Format(time.RFC3339Nano), "virtual": true, "sweep": rep})
+	return nil
+}
+
+func (a *api) sweep(w http.ResponseWriter, r *http.Request) error {
+	rep, err := a.srv.Sweep(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rep)
+	return nil
+}
+
+// ParseDuration reads a Go duration, with "d" for days allowed as the last
+// unit: "90s", "-2m", "30d", "1d12h".
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	neg := strings.HasPrefix(s, "-")
+	body := strings.TrimPrefix(s, "-")
+	var days time.Duration
+	if i := strings.Index(body, "d"); i > 0 {
+		n, err := strconv.Atoi(body[:i])
+		if err != nil || n > 100000 {
+			return 0, errDuration(s)
+		}
+		days, body = time.Duration(n)*24*time.Hour, body[i+1:]
+	}
+	var rest time.Duration
+	if body != "" {
+		var err error
+		if rest, err = time.ParseDuration(body); err != nil || rest < 0 {
+			return 0, errDuration(s)
+		}
+	} else if days == 0 {
+		return 0, errDuration(s)
+	}
+	d := days + rest
+	if neg {
+		d = -d
+	}
+	return d, nil
+}
+
+func errDuration(s string) error {
+	return badRequest("duration %q: use e.g. 90s, 2h30m or 30d", s)
+}

@@ -1,0 +1,357 @@
+// Package httpapi serves the verification server over HTTP: the JSON API of
+// SPEC §3 that scenarios, the web console, a portal under test and curl use.
+//
+// # Authentication
+//
+// Every /v1 route needs a bearer token: Authorization: Bearer TOKEN.
+//
+//   - The administrator credential is accepted everywhere. A test harness
+//     uses it to act for any user: a user's request carries its user_id.
+//   - The service credential (optional) is for a portal that fronts users:
+//     it may run the user flows (activate, verify, sessions, a user's own
+//     resync, suspend, enable, revoke and renew, the outbox) but none of the
+//     administrator actions (inventory, accounts, sponsorships, licence keys,
+//     applications, resets, "by":"admin", the clock, the audit log).
+//
+// /healthz, /metrics and /v1/openapi.json need no credential.
+//
+// # Errors
+//
+// Every refusal is {"error":{"code":"…","message":"…"}} with a stable code
+// (server.Catalogue, plus unauthorized and internal here) and the HTTP
+// status StatusOf gives. Malformed JSON, unknown fields, wrong types and
+// missing fields are bad_request (400); a body over 1 MiB is bad_request
+// with 413 (seed files on /v1/inventory may be 64 MiB). A refused request
+// changes nothing, except what the lifecycle says a failed attempt changes
+// (a failure counter, a lock).
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tokenlab/tokenlab/internal/clock"
+	"github.com/tokenlab/tokenlab/server"
+)
+
+// Body limits.
+const (
+	MaxBody     = 1 << 20
+	MaxSeedFile = 64 << 20
+)
+
+// Options configure the API.
+type Options struct {
+	// AdminToken is required; ServiceToken is optional.
+	AdminToken   string
+	ServiceToken string
+	// VirtualClock, when set, is the server's clock and may be moved with
+	// POST /v1/clock; without it that route answers 404.
+	VirtualClock *clock.Virtual
+	Logger       *slog.Logger
+	// Registry receives the metrics; nil makes a new one.
+	Registry *prometheus.Registry
+}
+
+type api struct {
+	srv     *server.Server
+	opts    Options
+	log     *slog.Logger
+	verify  *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+}
+
+// access is what a route needs from the caller.
+type access int
+
+const (
+	public access = iota
+	service
+	admin
+)
+
+// Route is one entry of the API, as the OpenAPI document must list it.
+type Route struct {
+	Method, Path string
+	Access       access
+	handle       func(a *api, w http.ResponseWriter, r *http.Request) error
+}
+
+// AccessName is "public", "service" or "admin".
+func (r Route) AccessName() string { return [...]string{"public", "service", "admin"}[r.Access] }
+
+// Routes lists every route the API serves.
+func Routes() []Route { return routes }
+
+var routes = []Route{
+	{"GET", "/healthz", public, (*api).healthz},
+	{"GET", "/v1/openapi.json", public, (*api).openapi},
+	{"GET", "/v1/policy", service, (*api).policy},
+	{"POST", "/v1/inventory", admin, (*api).importInventory},
+	{"GET", "/v1/tokens", admin, (*api).listTokens},
+	{"GET", "/v1/tokens/{serial}", service, (*api).getToken},
+	{"POST", "/v1/tokens/{serial}/resync", service, (*api).resync},
+	{"POST", "/v1/tokens/{serial}/suspend", service, (*api).suspend},
+	{"POST", "/v1/tokens/{serial}/enable", service, (*api).enable},
+	{"POST", "/v1/tokens/{serial}/revoke", service, (*api).revoke},
+	{"POST", "/v1/tokens/{serial}/renew", service, (*api).renew},
+	{"POST", "/v1/tokens/{serial}/reset", admin, (*api).reset},
+	{"POST", "/v1/tokens/{serial}/approve", admin, (*api).approve},
+	{"POST", "/v1/accounts", admin, (*api).createAccount},
+	{"GET", "/v1/accounts", admin, (*api).listAccounts},
+	{"GET", "/v1/accounts/{user_id}", service, (*api).getAccount},
+	{"POST", "/v1/connections", service, (*api).connect},
+	{"POST", "/v1/sponsorships", admin, (*api).sponsor},
+	{"POST", "/v1/licence-keys", admin, (*api).createLicence},
+	{"POST", "/v1/licence-keys/redeem", service, (*api).redeemLicence},
+	{"POST", "/v1/applications", admin, (*api).createApplication},
+	{"POST", "/v1/applications/{id}/accept-terms", service, (*api).acceptTerms},
+	{"POST", "/v1/activate", service, (*api).activate},
+	{"POST", "/v1/verify", service, (*api).verifyCode},
+	{"POST", "/v1/sessions", service, (*api).login},
+	{"GET", "/v1/sessions/{id}", service, (*api).getSession},
+	{"POST", "/v1/sessions/{id}/elevate", service, (*api).elevate},
+	{"POST", "/v1/sessions/{id}/access", service, (*api).accessApp},
+	{"DELETE", "/v1/sessions/{id}", service, (*api).logout},
+	{"GET", "/v1/notifications", service, (*api).notifications},
+	{"GET", "/v1/audit", admin, (*api).audit},
+	{"GET", "/v1/clock", service, (*api).getClock},
+	{"POST", "/v1/clock", admin, (*api).moveClock},
+	{"POST", "/v1/sweep", admin, (*api).sweep},
+}
+
+// New returns the API's handler, with /metrics.
+func New(srv *server.Server, opts Options) http.Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	a := &api{srv: srv, opts: opts, log: opts.Logger,
+		verify: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tokenlab_verifications_total",
+			Help: "Login code verifications by outcome: ok or the refusal's code."}, []string{"outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tokenlab_http_request_duration_seconds",
+			Help: "HTTP request latency by route.", Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}}, []string{"route", "status"}),
+	}
+	opts.Registry.MustRegister(a.verify, a.latency, collectors.NewGoCollector())
+	mux := http.NewServeMux()
+	paths := map[string]bool{}
+	for _, rt := range routes {
+		mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt))
+		paths[rt.Path] = true
+	}
+	// Known paths with another method, and unknown paths, answer in JSON too.
+	for p := range paths {
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			writeErr(w, http.StatusMethodNotAllowed, "bad_request", fmt.Sprintf("%s does not accept %s: see /v1/openapi.json", r.URL.Path, r.Method))
+		})
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, http.StatusNotFound, "not_found", "no such route: see /v1/openapi.json")
+	})
+	return mux
+}
+
+// httpError is a refusal made by the HTTP layer itself.
+type httpError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *httpError) Error() string { return e.code + ": " + e.message }
+
+func badRequest(format string, a ...any) error {
+	return &httpError{http.StatusBadRequest, "bad_request", fmt.Sprintf(format, a...)}
+}
+
+// StatusOf maps each refusal code to its HTTP status.
+var StatusOf = map[server.Code]int{
+	server.CodeBadRequest:          http.StatusBadRequest,
+	server.CodeCredentialsInvalid:  http.StatusUnauthorized,
+	server.CodeSessionInvalid:      http.StatusUnauthorized,
+	server.CodeForbidden:           http.StatusForbidden,
+	server.CodeNotFound:            http.StatusNotFound,
+	server.CodeConflict:            http.StatusConflict,
+	server.CodeOTPReplayed:         http.StatusConflict,
+	server.CodeSerialIncorrect:     http.StatusUnprocessableEntity,
+	server.CodeOTPIncorrect:        http.StatusUnprocessableEntity,
+	server.CodeOTPInvalid:          http.StatusUnprocessableEntity,
+	server.CodePhoneCodeIncorrect:  http.StatusUnprocessableEntity,
+	server.CodeProofingCodeInvalid: http.StatusUnprocessableEntity,
+	server.CodeTokenLocked:         http.StatusLocked,
+	server.CodeActivationBlocked:   http.StatusLocked,
+	server.CodeTokenUnusable:       http.StatusForbidden,
+	server.CodeTokenExpired:        http.StatusForbidden,
+	server.CodeTokenRevoked:        http.StatusForbidden,
+	server.CodeActionUnavailable:   http.StatusForbidden,
+	server.CodeNoToken:             http.StatusForbidden,
+	server.CodeStrengthTooLow:      http.StatusForbidden,
+	server.CodeTermsNotAccepted:    http.StatusForbidden,
+	server.CodePhoneLimit:          http.StatusForbidden,
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (a *api) wrap(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		limit := int64(MaxBody)
+		if rt.Path == "/v1/inventory" {
+			limit = MaxSeedFile
+		}
+		r.Body = http.MaxBytesReader(sw, r.Body, limit)
+		code := ""
+		if err := a.authorise(r, rt.Access); err != nil {
+			code = a.fail(sw, r, err)
+		} else if err := rt.handle(a, sw, r); err != nil {
+			code = a.fail(sw, r, err)
+		}
+		a.latency.WithLabelValues(rt.Path, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+		// Never log a body: it may hold a password, a code or a seed file.
+		a.log.Info("request", "method", r.Method, "route", rt.Path, "status", sw.status, "code", code, "duration", time.Since(start))
+	})
+}
+
+// authorise checks the bearer token against what the route needs.
+func (a *api) authorise(r *http.Request, need access) error {
+	if need == public {
+		return nil
+	}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	switch {
+	case ok && eq(tok, a.opts.AdminToken):
+		return nil
+	case ok && need == service && a.opts.ServiceToken != "" && eq(tok, a.opts.ServiceToken):
+		return nil
+	case ok && a.opts.ServiceToken != "" && eq(tok, a.opts.ServiceToken):
+		return &httpError{http.StatusForbidden, string(server.CodeForbidden), "this needs the administrator credential"}
+	}
+	return &httpError{http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer with the administrator or service credential"}
+}
+
+func eq(a, b string) bool { return b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// isAdmin reports whether the request carries the administrator credential.
+func (a *api) isAdmin(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && eq(tok, a.opts.AdminToken)
+}
+
+// fail writes an error response and returns its code.
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) string {
+	var se *server.Error
+	var he *httpError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &se):
+		status, ok := StatusOf[se.Code]
+		if !ok {
+			status = http.StatusInternalServerError
+		}
+		writeErr(w, status, string(se.Code), se.Message)
+		return string(se.Code)
+	case errors.As(err, &mbe):
+		writeErr(w, http.StatusRequestEntityTooLarge, "bad_request", fmt.Sprintf("the body is larger than %d bytes", mbe.Limit))
+		return "bad_request"
+	case errors.As(err, &he):
+		writeErr(w, he.status, he.code, he.message)
+		return he.code
+	case errors.Is(err, context.Canceled):
+		writeErr(w, 499, "bad_request", "the client went away")
+		return "canceled"
+	}
+	a.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "error", err)
+	writeErr(w, http.StatusInternalServerError, "internal", "an internal error occurred; see the server log")
+	return "internal"
+}
+
+func writeErr(w http.ResponseWriter, status int, code, message string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": message}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// decode reads a JSON body strictly into v: unknown fields, wrong types,
+// trailing data and oversized bodies are refused.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return badRequest("the body holds more than one JSON value")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var (
+		syn  *json.SyntaxError
+		typ  *json.UnmarshalTypeError
+		mbe  *http.MaxBytesError
+		text interface{ Error() string }
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return err
+	case errors.Is(err, io.EOF):
+		return badRequest("the body is empty: send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("the JSON body ends too early")
+	case errors.As(err, &syn):
+		return badRequest("malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return badRequest("field %q must be a %s, not %s", typ.Field, typ.Type, typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return badRequest("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	case errors.As(err, &text):
+		return badRequest("invalid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return badRequest("invalid JSON")
+}
+
+// need refuses empty required fields.
+func need(fields ...string) error {
+	for i := 0; i < len(fields); i += 2 {
+		if fields[i+1] == "" {
+			return badRequest("field %q is required", fields[i])
+		}
+	}
+	return nil
+}
