@@ -38,9 +38,17 @@ setup: ## install the Debian packages and Go modules the build needs
 build: setup ## build bin/tokenlab with USB support
 	$(GO) build -tags '$(TAGS)' -o $(BIN) ./cmd/tokenlab
 
+DEMO_DIR    := .tokenlab-demo
+DEMO_ADDR   ?= 127.0.0.1:8080
+
 .PHONY: run
-run: build ## the main job: a tour of virtual tokens, then what to try next
-	./$(BIN) demo
+run: build ## the main job: a demo verification server with a virtual fleet, and a walkthrough
+	@rm -rf $(DEMO_DIR) # a fresh demo each time, so the printed walkthrough holds
+	TOKENLAB_HOME=$$PWD/$(DEMO_DIR) ./$(BIN) serve --demo --virtual-clock --addr $(DEMO_ADDR) --data $(DEMO_DIR)/server
+
+.PHONY: tour
+tour: build ## a two-minute tour of virtual tokens alone, no server
+	./$(BIN) demo --store $(DEMO_DIR)/tour/tokens.json
 
 .PHONY: test
 test: setup lint ## everything: vet, lint, unit and CLI tests, scenario suites, the no-USB build

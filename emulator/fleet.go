@@ -109,8 +109,8 @@ func (f FleetSpec) fleetKey() [32]byte {
 	return sha256.Sum256([]byte("tokenlab fleet v1\x00" + f.Seed))
 }
 
-// Member returns the spec of token i (0 ≤ i < Count) of the fleet, with
-// Created and Drift.Start set to start.
+// Member returns the complete spec of token i (0 ≤ i < Count) of the fleet,
+// defaults filled in, with Created and Drift.Start set to start.
 func (f FleetSpec) Member(i int, start time.Time) Spec {
 	key := f.fleetKey()
 	var msg [32 + 8 + 1]byte
@@ -148,7 +148,7 @@ func (f FleetSpec) Member(i int, start time.Time) Spec {
 	if f.DriftOffsetMax > 0 {
 		s.Drift.Offset = time.Duration((2*u3 - 1) * float64(f.DriftOffsetMax)).Round(time.Millisecond)
 	}
-	return s
+	return s.withDefaults(start)
 }
 
 // unit maps 64 random bits to [0, 1).

@@ -127,3 +127,11 @@ func TestBadFleetSpecs(t *testing.T) {
 		t.Errorf("ParseDistribution(pareto): %v", err)
 	}
 }
+
+func TestFleetMembersAreCompleteSpecs(t *testing.T) {
+	for _, s := range fleet(t, FleetSpec{Count: 3, Seed: "complete"}) {
+		if err := s.Validate(); err != nil || s.Digits != 8 || s.Period != 30*time.Second {
+			t.Fatalf("member %+v: %v", s, err)
+		}
+	}
+}

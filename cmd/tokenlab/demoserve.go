@@ -87,6 +87,27 @@ func (a *app) seedDemo(ctx context.Context, srv *server.Server, f serveFlags, ur
 	return nil
 }
 
+// walkthrough is the demo's copy-and-paste tour: commands and comments.
+func walkthrough(url, adminToken, home, serial string) [][2]string {
+	return [][2]string{
+		{"export PATH=$PWD/bin:$PATH TOKENLAB_SERVER=" + url + " TOKENLAB_ADMIN_TOKEN=" + adminToken + " TOKENLAB_HOME=" + home, ""},
+		{"tokenlab token press " + serial + " --server-clock", "what alice's token shows now"},
+		{"tokenlab activate --user alice --serial " + serial + " --press", "the serial and two consecutive codes"},
+		{"tokenlab clock advance 30s", "the server's virtual clock: no waiting"},
+		{"tokenlab verify --user alice --press", "accepted: serial, step, drift"},
+		{"tokenlab verify --user alice --press", "the same code again: otp_replayed"},
+		{"for i in 1 2 3 4 5; do tokenlab verify --user alice --otp 00000000; done", "five wrong codes lock it"},
+		{"tokenlab status " + serial, "Active (Locked)"},
+		{"tokenlab clock advance 1m", "press, wait, press: two fresh steps"},
+		{"tokenlab resync " + serial + " --press", "two consecutive codes unlock it"},
+		{"tokenlab clock advance 30s", ""},
+		{"tokenlab verify --user alice --press", "accepted again"},
+		{"tokenlab revoke " + serial + " --by user", "permanent"},
+		{"tokenlab status " + serial, "Revoked"},
+		{"tokenlab notifications --user alice", "the e-mails: a temporary password, …"},
+	}
+}
+
 func (a *app) printWalkthrough(url, adminToken, storePath, serial string) {
 	home := filepath.Dir(storePath)
 	if wd, err := os.Getwd(); err == nil {
@@ -94,27 +115,20 @@ func (a *app) printWalkthrough(url, adminToken, storePath, serial string) {
 			home = "$PWD/" + rel
 		}
 	}
-	fmt.Fprintf(a.stdout, `
-tokenlab demo: a verification server at %s with a virtual fleet.
-Accounts alice, bob and carol (password %q); alice's sponsored token is %s.
-In another shell, from this directory, copy and paste:
-
-  export PATH=$PWD/bin:$PATH TOKENLAB_SERVER=%s TOKENLAB_ADMIN_TOKEN=%s TOKENLAB_HOME=%s
-  tokenlab token press %s --server-clock             # what alice's token shows
-  tokenlab activate --user alice --serial %s --press # two consecutive codes
-  tokenlab clock advance 30s                        # the server's clock: no waiting
-  tokenlab verify --user alice --press              # accepted: serial, step, drift
-  tokenlab verify --user alice --press              # the same code again: otp_replayed
-  for i in 1 2 3 4 5; do tokenlab verify --user alice --otp 00000000; done
-  tokenlab status %s                                # Active (Locked)
-  tokenlab clock advance 30s
-  tokenlab resync %s --press                        # two new codes unlock it
-  tokenlab clock advance 30s
-  tokenlab verify --user alice --press
-  tokenlab revoke %s --by user                      # permanent
-  tokenlab status %s
-  tokenlab notifications --user alice               # temporary password, …
-
-The API: %s/v1/openapi.json; metrics: %s/metrics. Stop with Ctrl-C.
-`, url, demoPassword, serial, url, adminToken, home, serial, serial, serial, serial, serial, serial, url, url)
+	fmt.Fprintf(a.stdout, "\ntokenlab demo: a verification server at %s with a virtual fleet.\n", url)
+	fmt.Fprintf(a.stdout, "Accounts alice, bob and carol (password %q); alice's sponsored token is %s.\n", demoPassword, serial)
+	fmt.Fprintf(a.stdout, "In another shell, from this directory, copy and paste:\n\n")
+	steps := walkthrough(url, adminToken, home, serial)
+	width := 0
+	for _, st := range steps[1:] {
+		width = max(width, len(st[0]))
+	}
+	for _, st := range steps {
+		if st[1] == "" {
+			fmt.Fprintf(a.stdout, "  %s\n", st[0])
+			continue
+		}
+		fmt.Fprintf(a.stdout, "  %-*s  # %s\n", width, st[0], st[1])
+	}
+	fmt.Fprintf(a.stdout, "\nThe API: %s/v1/openapi.json; metrics: %s/metrics. Stop with Ctrl-C.\n", url, url)
 }

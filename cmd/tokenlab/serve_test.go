@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tokenlab/tokenlab/internal/clock"
+	"github.com/tokenlab/tokenlab/internal/oath"
+	"github.com/tokenlab/tokenlab/server"
+	"github.com/tokenlab/tokenlab/server/client"
+	"github.com/tokenlab/tokenlab/server/httpapi"
+	"github.com/tokenlab/tokenlab/server/sqlitestore"
+)
+
+// buildBinary builds tokenlab once for the tests that run the real binary.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "tokenlab")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startServe runs tokenlab serve and returns its URL once it listens.
+func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		re := regexp.MustCompile(`listening on (http://\S+)`)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+				break
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case url := <-found:
+		return cmd, url
+	case <-time.After(30 * time.Second): // bounds a real process start, not a TOTP step
+		t.Fatal("tokenlab serve did not start listening")
+	}
+	return nil, ""
+}
+
+// TestRestartOfTheRealBinary: start, verify, SIGKILL, start again — the
+// used code is refused and the counters are intact.
+func TestRestartOfTheRealBinary(t *testing.T) {
+	bin := buildBinary(t)
+	data := t.TempDir()
+	ctx := context.Background()
+	start := time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC)
+	srv, url := startServe(t, bin, "--data", data, "--admin-token", "restart-admin", "--virtual-clock", "--clock-start", start.Format(time.RFC3339))
+	c := client.New(url, "restart-admin")
+	if err := c.Health(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ImportInventory(ctx, []byte("R1, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), "csv", nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateAccount(ctx, server.NewAccount{UserID: "rita", Email: "r@example.com", FirstName: "R", LastName: "S", Password: "long password"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Sponsor(ctx, client.SponsorRequest{UserID: "rita", Serial: "R1"}); err != nil {
+		t.Fatal(err)
+	}
+	gen, _ := oath.NewGenerator([]byte("12345678901234567890"), oath.SHA1, 8)
+	code := func(at time.Time) string { return gen.Code(uint64(at.Unix() / 30)) }
+	if _, err := c.Activate(ctx, "rita", "R1", code(start.Add(-30*time.Second)), code(start)); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := c.AdvanceClock(ctx, "30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := code(cs.Now)
+	if _, err := c.Verify(ctx, "rita", used); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := c.Verify(ctx, "rita", "00000000"); !errors.Is(err, server.ErrOTPInvalid) {
+			t.Fatalf("wrong code: %v", err)
+		}
+	}
+	before, err := c.Token(ctx, "R1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	srv.Wait()
+
+	_, url = startServe(t, bin, "--data", data, "--admin-token", "restart-admin", "--virtual-clock", "--clock-start", cs.Now.Format(time.RFC3339Nano))
+	c = client.New(url, "restart-admin")
+	after, err := c.Token(ctx, "R1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *after.LastStep != *before.LastStep || after.FailCount != 2 || after.DriftSteps != before.DriftSteps || after.Status != server.StatusActive {
+		t.Fatalf("after SIGKILL and restart: %+v, before %+v", after, before)
+	}
+	if _, err := c.Verify(ctx, "rita", used); !errors.Is(err, server.ErrOTPReplayed) {
+		t.Fatalf("the used code after a restart: %v", err)
+	}
+	// The seed key and administrator credential files are private.
+	for _, f := range []string{server.SeedKeyFile, sqlitestore.FileName} {
+		if fi, err := os.Stat(filepath.Join(data, f)); err != nil || fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s: %v %v", f, fi.Mode(), err)
+		}
+	}
+}
+
+// TestGeneratedAdminTokenIsPrintedOnce: without a credential, serve makes
+// one, saves it 0600 and prints it only the first time.
+func TestGeneratedAdminTokenIsPrintedOnce(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TOKENLAB_ADMIN_TOKEN", "")
+	tok, generated, err := loadAdminToken("", dir)
+	if err != nil || !generated || len(tok) != 48 {
+		t.Fatalf("%q %v %v", tok, generated, err)
+	}
+	again, generated, err := loadAdminToken("", dir)
+	if err != nil || generated || again != tok {
+		t.Fatalf("second start: %q %v %v", again, generated, err)
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, AdminTokenFile)); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v", fi.Mode())
+	}
+	t.Setenv("TOKENLAB_ADMIN_TOKEN", "from-env")
+	if tok, _, _ := loadAdminToken("", dir); tok != "from-env" {
+		t.Fatal("the environment does not win over the file")
+	}
+	if tok, _, _ := loadAdminToken("from-flag", dir); tok != "from-flag" {
+		t.Fatal("the flag does not win")
+	}
+}
+
+// TestRemoteVerbs drives an in-process server through the CLI verbs, with
+// --press taking codes from the local token store at the server's clock.
+func TestRemoteVerbs(t *testing.T) {
+	st, err := sqlitestore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	vclk := clock.NewVirtual(time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC))
+	srv, err := server.New(server.Config{Store: st, Clock: vclk, SeedKey: key, Policy: server.Policy{PasswordCost: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(httpapi.New(srv, httpapi.Options{AdminToken: "cli-admin", VirtualClock: vclk}))
+	defer hs.Close()
+	t.Setenv("TOKENLAB_SERVER", hs.URL)
+	t.Setenv("TOKENLAB_ADMIN_TOKEN", "cli-admin")
+	t.Setenv("TOKENLAB_HOME", t.TempDir())
+
+	must := func(want int, args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, args...)
+		if code != want {
+			t.Fatalf("tokenlab %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out, errOut)
+		}
+		return out + errOut
+	}
+	must(0, "token", "new", "--serial", "CLI1")
+	must(0, "token", "export", "--format", "csv")
+	_, csv, _ := runCLI(t, "token", "export", "--format", "csv")
+	ctx := context.Background()
+	c := client.New(hs.URL, "cli-admin")
+	if _, err := c.ImportInventory(ctx, []byte(csv), "csv", nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateAccount(ctx, server.NewAccount{UserID: "cli", Email: "c@example.com", FirstName: "C", LastName: "L", Password: "long password"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Sponsor(ctx, client.SponsorRequest{UserID: "cli", Serial: "CLI1"}); err != nil {
+		t.Fatal(err)
+	}
+	if out := must(0, "activate", "--user", "cli", "--serial", "CLI1", "--press"); !strings.Contains(out, "activated CLI1: Active (Active)") {
+		t.Fatal(out)
+	}
+	must(0, "clock", "advance", "30s")
+	if out := must(0, "verify", "--user", "cli", "--press"); !strings.Contains(out, "accepted") {
+		t.Fatal(out)
+	}
+	if out := must(1, "verify", "--user", "cli", "--press"); !strings.Contains(out, "tokenlab: otp_replayed: ") {
+		t.Fatal(out)
+	}
+	for range 5 {
+		must(1, "verify", "--user", "cli", "--otp", "00000000")
+	}
+	if out := must(0, "status", "CLI1"); !strings.Contains(out, "Active (Locked)") {
+		t.Fatal(out)
+	}
+	must(0, "clock", "advance", "1m")
+	if out := must(0, "resync", "CLI1", "--press"); !strings.Contains(out, "resynchronised CLI1: Active (Active)") {
+		t.Fatal(out)
+	}
+	must(0, "suspend", "CLI1", "--by", "admin")
+	if out := must(1, "enable", "CLI1"); !strings.Contains(out, "forbidden") {
+		t.Fatal(out)
+	}
+	must(0, "enable", "CLI1", "--by", "admin")
+	if out := must(0, "clock", "advance", "400d"); !strings.Contains(out, "1 expired") {
+		t.Fatal(out)
+	}
+	must(0, "renew", "CLI1")
+	must(0, "revoke", "CLI1", "--by", "user")
+	if out := must(0, "status", "CLI1", "--json"); !strings.Contains(out, `"status": "revoked"`) {
+		t.Fatal(out)
+	}
+	if out := must(0, "notifications", "--user", "cli"); !strings.Contains(out, "temporary_password") {
+		t.Fatal(out)
+	}
+	must(2, "verify", "--user", "cli")
+	must(2, "verify", "--user", "cli", "--otp", "1", "--press")
+	must(2, "resync", "CLI1", "--press", "--by", "king")
+	must(2, "clock", "forward")
+	if out := must(0, "token", "press", "CLI1", "--server-clock", "--json"); !strings.Contains(out, `"pressed_at": "2027-12-28T09:`) {
+		t.Fatal(out)
+	}
+}
