@@ -1,0 +1,117 @@
+// Package scenarios holds tokenlab's scenario suites: Ginkgo specs that read
+// like the hardware token guide ("Given a sponsored token, When the user
+// enters the serial and two consecutive codes, Then …"), one file per flow,
+// each labelled by its flow (activation, login, lockout, resync, suspension,
+// expiry, revocation, multi-account, strength, drift).
+//
+// The same specs run against every target of harness.Selected(): the
+// in-process server through its Go API and over HTTP (make test), or a
+// remote server (TOKENLAB_TARGET, or tokenlab scenarios --target URL).
+// Specs that move the clock are labelled needs-clock and skip, with the
+// reason, on a target whose clock is real.
+//
+// Cases QA extends without Go live in fixtures/scenarios/*.json (see
+// Tables). The specs are in a plain package, not a _test file, so that the
+// tokenlab binary can run them (Run) where no Go toolchain is installed.
+package scenarios
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads best unqualified
+	. "github.com/onsi/gomega"    //nolint:revive
+
+	"github.com/tokenlab/tokenlab/scenarios/harness"
+	"github.com/tokenlab/tokenlab/server"
+)
+
+// flows are the spec groups, one per file; each registers itself in init.
+var flows []func(w *harness.World)
+
+func flow(f func(w *harness.World)) bool {
+	flows = append(flows, f)
+	return true
+}
+
+var _ = Describe("tokenlab", func() {
+	for _, kind := range harness.Selected() {
+		Describe("on the "+kind.Name+" target", Label("target-"+kind.Name), func() {
+			w := harness.NewWorld(kind)
+			for _, f := range flows {
+				f(w)
+			}
+		})
+	}
+})
+
+// notAsserted are catalogue codes no scenario can reach through a Target,
+// with the reason: they are asserted by the server package's own tests.
+var notAsserted = map[server.Code]string{
+	server.CodePhoneLimit:          "phone OTP is not on the HTTP API yet",
+	server.CodePhoneCodeIncorrect:  "phone OTP is not on the HTTP API yet",
+	server.CodeProofingCodeInvalid: "identity proofing is not on the HTTP API yet",
+}
+
+// Every code of the catalogue must be asserted, code and message, by at
+// least one spec of a full run; a filtered run (labels, focus) is not held
+// to it. The report aggregates all parallel processes.
+var _ = ReportAfterSuite("every catalogue code is asserted by a spec", func(r Report) {
+	if r.SuiteConfig.LabelFilter != "" || len(r.SuiteConfig.FocusStrings) > 0 || len(r.SuiteConfig.FocusFiles) > 0 || !r.SuiteSucceeded {
+		return
+	}
+	seen := map[string]bool{}
+	for _, spec := range r.SpecReports {
+		for _, e := range spec.ReportEntries {
+			if e.Name == harness.AssertedCode {
+				seen[e.StringRepresentation()] = true
+			}
+		}
+	}
+	var missing []string
+	for _, e := range server.Catalogue {
+		if _, skip := notAsserted[e.Code]; !skip && !seen[string(e.Code)] {
+			missing = append(missing, string(e.Code))
+		}
+	}
+	slices.Sort(missing)
+	if len(missing) > 0 {
+		Fail(fmt.Sprintf("no spec asserts these catalogue codes (code and message): %s", strings.Join(missing, ", ")))
+	}
+})
+
+// Options are what tokenlab scenarios takes.
+type Options struct {
+	// Target is a server URL; empty runs both in-process targets.
+	Target, AdminToken string
+	LabelFilter        string
+	JUnitReport        string
+	JSONReport         string
+	Verbose            bool
+	// Tables is the directory of the data tables (fixtures/scenarios).
+	Tables string
+}
+
+type testingT struct{ failed bool }
+
+func (t *testingT) Fail() { t.failed = true }
+
+// Run runs the suites in this process, as go test would, and reports
+// whether they passed.
+func Run(o Options) bool {
+	if o.Target != "" {
+		harness.Override = []harness.Kind{harness.Remote(o.Target, o.AdminToken)}
+	}
+	if o.Tables != "" {
+		TablesDir = o.Tables
+	}
+	suite, reporter := GinkgoConfiguration()
+	suite.LabelFilter = o.LabelFilter
+	reporter.JUnitReport, reporter.JSONReport = o.JUnitReport, o.JSONReport
+	reporter.Verbose = o.Verbose
+	RegisterFailHandler(Fail)
+	t := &testingT{}
+	ok := RunSpecs(t, "tokenlab scenarios", suite, reporter)
+	return ok && !t.failed
+}
