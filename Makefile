@@ -59,8 +59,8 @@ test: setup lint ## everything: vet, lint, unit and CLI tests, scenario suites, 
 	./bin/tokenlab-nousb device list 2>&1 | grep -q 'built without USB support'
 
 .PHONY: scenarios
-scenarios: setup ## the ginkgo scenario suites, with the pinned ginkgo CLI (LABELS=expr to filter)
-	$(GO) tool ginkgo -r --tags '$(TAGS)' $(if $(LABELS),--label-filter '$(LABELS)') ./scenarios
+scenarios: setup ## the scenario suites, in parallel with the pinned ginkgo CLI: TARGET=URL for a server, LABELS=expr, JUNIT=file
+	TOKENLAB_TARGET='$(TARGET)' $(GO) tool ginkgo -r -p --tags '$(TAGS)' $(if $(LABELS),--label-filter '$(LABELS)') $(if $(JUNIT),--junit-report '$(abspath $(JUNIT))') ./scenarios
 
 .PHONY: lint
 lint: setup ## gofmt, go vet (both builds) and staticcheck

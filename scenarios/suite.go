@@ -89,6 +89,7 @@ type Options struct {
 	JUnitReport        string
 	JSONReport         string
 	Verbose            bool
+	NoColor            bool
 	// Tables is the directory of the data tables (fixtures/scenarios).
 	Tables string
 }
@@ -109,7 +110,7 @@ func Run(o Options) bool {
 	suite, reporter := GinkgoConfiguration()
 	suite.LabelFilter = o.LabelFilter
 	reporter.JUnitReport, reporter.JSONReport = o.JUnitReport, o.JSONReport
-	reporter.Verbose = o.Verbose
+	reporter.Verbose, reporter.NoColor = o.Verbose, o.NoColor
 	RegisterFailHandler(Fail)
 	t := &testingT{}
 	ok := RunSpecs(t, "tokenlab scenarios", suite, reporter)
