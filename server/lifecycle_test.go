@@ -271,3 +271,18 @@ func TestRevocationByAnAdministratorFromEveryState(t *testing.T) {
 	f.ok(err)
 	f.expectCode(f.srv.Revoke(f.ctx, f.admin, d.serial), server.CodeActionUnavailable)
 }
+
+func TestAnEmptyActorManagesNothing(t *testing.T) {
+	f := newFixture(t, server.Policy{})
+	u, d := f.user(), f.importToken()
+	f.sponsor(u, d.serial)
+	// A pending token has no owner: an actor without an ID must not pass for it.
+	f.expectCode(f.srv.Suspend(f.ctx, server.AsUser(""), d.serial), server.CodeForbidden)
+	f.expectCode(f.srv.Revoke(f.ctx, server.AsUser(""), d.serial), server.CodeForbidden)
+	// The user it is sponsored to may revoke it; it was never the account's
+	// credential, so the password stays.
+	f.ok(f.srv.Revoke(f.ctx, server.AsUser(u), d.serial))
+	if a, _ := f.srv.Account(f.ctx, u); a.TemporaryPassword {
+		t.Fatal("revoking a never-activated token reset the password")
+	}
+}

@@ -280,10 +280,10 @@ func (s *Server) Verify(ctx context.Context, userID, otp string) (Verification, 
 // mayManage refuses an actor who is neither an administrator nor the
 // token's owner (or, for a pending token, the user it is sponsored to).
 func (s *Server) mayManage(tx Tx, actor Actor, t Token) error {
-	if actor.Admin || actor.ID == t.OwnerID {
+	if actor.Admin || actor.ID != "" && actor.ID == t.OwnerID {
 		return nil
 	}
-	if t.Status == StatusPendingActivation {
+	if actor.ID != "" && t.Status == StatusPendingActivation {
 		if _, err := tx.Sponsorship(actor.ID, t.Serial); err == nil {
 			return nil
 		}
@@ -481,8 +481,8 @@ func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenVi
 // user's sessions end, their password is reset to a temporary one sent by
 // e-mail, and the "remember my token" cookie is cleared; an administrator's
 // revocation also sends the user a revocation notice. A token that was never
-// activated is no account's credential: an administrator revokes it without
-// side effects (the sponsored user revoking it gets the user's effects).
+// activated is no account's credential: revoking it (the administrator, or
+// the user it is sponsored to) has no side effects on an account.
 func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) error {
 	return s.do(ctx, actor, "token.revoke", serial, func(tx Tx, now time.Time) error {
 		t, err := s.token(tx, serial, CodeNotFound)
@@ -507,13 +507,12 @@ func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) error {
 		if err := tx.PutToken(t); err != nil {
 			return err
 		}
-		owner := t.OwnerID
-		if owner == "" {
-			owner = actor.ID // a pending token revoked by the user it was sponsored to
+		if t.OwnerID == "" {
+			return nil // never activated: no account's credential, no side effects
 		}
-		acc, err := tx.Account(owner)
+		acc, err := tx.Account(t.OwnerID)
 		if errors.Is(err, ErrNotFound) {
-			return nil // an unassigned token an administrator revoked
+			return nil
 		}
 		if err != nil {
 			return err

@@ -241,6 +241,10 @@ func (g *goAPI) actor(ctx context.Context, serial string, by client.By) (server.
 	if err != nil {
 		return server.Actor{}, err
 	}
+	if v.OwnerID == "" {
+		// As over HTTP: a token without an owner needs the acting user named.
+		return server.Actor{}, &server.Error{Code: server.CodeBadRequest, Message: "The request is not valid.", Detail: "token " + serial + " has no owner yet: give user_id"}
+	}
 	return server.AsUser(v.OwnerID), nil
 }
 
