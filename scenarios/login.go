@@ -64,6 +64,7 @@ var _ = flow(func(w *harness.World) {
 		})
 
 		It("learns the drift from each login: a token one step fast moves the window with it", w.NeedsClock(), func() {
+			w.RequireClock()
 			user, dev := w.ActiveUser()
 			Expect(dev.SetDrift(driftOf(dev, 30*time.Second))).To(Succeed())
 			v, err := w.Login(user, dev)
