@@ -248,3 +248,36 @@ func TestRemoteVerbs(t *testing.T) {
 		t.Fatal(out)
 	}
 }
+
+// TestScenariosAgainstARealServer is the QA workflow: tokenlab serve
+// --virtual-clock in one process, tokenlab scenarios --target in another,
+// with a JUnit report.
+func TestScenariosAgainstARealServer(t *testing.T) {
+	bin := buildBinary(t)
+	_, url := startServe(t, bin, "--data", t.TempDir(), "--admin-token", "qa-admin", "--virtual-clock")
+	junit := filepath.Join(t.TempDir(), "junit.xml")
+	cmd := exec.Command(bin, "scenarios", "--target", url, "--admin-token", "qa-admin", "--junit-report", junit)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("tokenlab scenarios: %v\n%s", err, out)
+	}
+	report, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`<testsuite name="tokenlab scenarios"[^>]* tests="(\d+)"[^>]* skipped="(\d+)"[^>]* failures="(\d+)"`).FindSubmatch(report)
+	if m == nil {
+		t.Fatalf("no testsuite in the JUnit report:\n%.500s", report)
+	}
+	if tests, failures := atoi(m[1]), atoi(m[3]); tests < 40 || failures != 0 {
+		t.Fatalf("JUnit: %s tests, %s skipped, %s failures", m[1], m[2], m[3])
+	}
+}
+
+func atoi(b []byte) int {
+	n := 0
+	for _, c := range b {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
