@@ -22,7 +22,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2" //nolint:revive // the DSL reads best unqualified
 	"github.com/onsi/ginkgo/v2/types"
-	. "github.com/onsi/gomega"    //nolint:revive
+	. "github.com/onsi/gomega" //nolint:revive
 
 	"github.com/tokenlab/tokenlab/scenarios/harness"
 	"github.com/tokenlab/tokenlab/server"
