@@ -17,7 +17,7 @@ func (a *app) deviceCommand() *cobra.Command {
 		Args:  noArgs,
 		RunE:  groupRunE,
 	}
-	cmd.AddCommand(a.deviceListCommand())
+	cmd.AddCommand(a.deviceListCommand(), a.deviceReadCommand())
 	return cmd
 }
 

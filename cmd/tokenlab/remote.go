@@ -164,20 +164,28 @@ func (a *app) activateCommand() *cobra.Command {
 		r                        remoteFlags
 		user, serial, otp1, otp2 string
 		press                    bool
+		dev                      deviceFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "activate --user U --serial S (--otp1 C1 --otp2 C2 | --press)",
+		Use:   "activate --user U --serial S (--otp1 C1 --otp2 C2 | --press | --device-usb ID | --device-serial PATH)",
 		Short: "Activate a token on a server: its serial and two consecutive codes",
 		Long: `Activate (register) a token on an account of a server. --press takes the two
 consecutive codes from the virtual token of that serial in the local store, at
 the server's clock: the code of the step before, and the current one.`,
 		Args: noArgs,
 		RunE: a.runE(func(*cobra.Command, []string) error {
-			if err := requireCodes(press, otp1, otp2); err != nil {
+			if err := requireCodes(press || dev.given(), otp1, otp2); err != nil {
 				return err
 			}
 			if user == "" || serial == "" {
 				return usagef("give --user and --serial")
+			}
+			if dev.given() {
+				codes, err := dev.codesFromDevice(a, 2)
+				if err != nil {
+					return err
+				}
+				otp1, otp2 = codes[0], codes[1]
 			}
 			ctx, cancel := remoteCtx()
 			defer cancel()
@@ -201,6 +209,7 @@ the server's clock: the code of the step before, and the current one.`,
 	cmd.Flags().StringVar(&otp1, "otp1", "", "first code")
 	cmd.Flags().StringVar(&otp2, "otp2", "", "second, consecutive code")
 	cmd.Flags().BoolVar(&press, "press", false, "press the local virtual token for both codes")
+	dev.add(cmd, "device-")
 	return cmd
 }
 
@@ -225,6 +234,7 @@ func (a *app) verifyCommand() *cobra.Command {
 		r                 remoteFlags
 		user, otp, serial string
 		press             bool
+		dev               deviceFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "verify --user U (--otp CODE | --press [--serial S])",
@@ -233,11 +243,18 @@ func (a *app) verifyCommand() *cobra.Command {
 server, or --serial) in the local store at the server's clock.`,
 		Args: noArgs,
 		RunE: a.runE(func(*cobra.Command, []string) error {
-			if err := requireCodes(press, otp); err != nil {
+			if err := requireCodes(press || dev.given(), otp); err != nil {
 				return err
 			}
 			if user == "" {
 				return usagef("give --user")
+			}
+			if dev.given() {
+				codes, err := dev.codesFromDevice(a, 1)
+				if err != nil {
+					return err
+				}
+				otp = codes[0]
 			}
 			ctx, cancel := remoteCtx()
 			defer cancel()
@@ -283,6 +300,7 @@ server, or --serial) in the local store at the server's clock.`,
 	cmd.Flags().StringVar(&otp, "otp", "", "the code")
 	cmd.Flags().StringVar(&serial, "serial", "", "with --press: the token to press (default: the user's token on the server)")
 	cmd.Flags().BoolVar(&press, "press", false, "press the local virtual token")
+	dev.add(cmd, "device-")
 	return cmd
 }
 

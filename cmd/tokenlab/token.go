@@ -62,6 +62,7 @@ func (a *app) tokenCommand() *cobra.Command {
 		a.tokenDriftCommand(store, complete),
 		a.tokenFaultCommand(store, complete),
 		a.tokenImportCommand(store),
+		a.tokenAttachCommand(store, complete),
 		a.tokenExportCommand(store, complete),
 	)
 	return cmd
@@ -586,6 +587,11 @@ func (a *app) editToken(store func() (*emulator.Store, error), serial string, ed
 	}
 	fmt.Fprintf(a.stderr, "%s: drift %s, faults %s\n", serial, driftText(after), faults)
 	return nil
+}
+
+// writeJSONLine prints v as one line of JSON.
+func writeJSONLine(a *app, v any) error {
+	return json.NewEncoder(a.stdout).Encode(v)
 }
 
 func writeJSON(a *app, v any) error {

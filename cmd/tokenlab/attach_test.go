@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenlab/tokenlab/internal/clock"
+	"github.com/tokenlab/tokenlab/internal/oath"
+	"github.com/tokenlab/tokenlab/server"
+	"github.com/tokenlab/tokenlab/server/client"
+	"github.com/tokenlab/tokenlab/server/httpapi"
+	"github.com/tokenlab/tokenlab/server/sqlitestore"
+)
+
+// TestAttachedTokenFeedsAServer: a virtual HOTP token attached to a real
+// pty by the tokenlab binary is read as a serial key — by PRESS and by its
+// button (Enter on attach's stdin) — and its codes activate and verify on a
+// server through --device-serial.
+func TestAttachedTokenFeedsAServer(t *testing.T) {
+	bin := buildBinary(t)
+	home := t.TempDir()
+	t.Setenv("TOKENLAB_HOME", home)
+	const secret = "3132333435363738393031323334353637383930"
+	if code, _, errOut := runCLI(t, "token", "new", "--serial", "PTY1", "--secret-hex", secret, "--hotp"); code != 0 {
+		t.Fatal(errOut)
+	}
+	attach := exec.Command(bin, "token", "attach", "PTY1", "--pty")
+	attach.Env = append(attach.Environ(), "TOKENLAB_HOME="+home)
+	stdin, _ := attach.StdinPipe()
+	stdout, _ := attach.StdoutPipe()
+	if err := attach.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { attach.Process.Kill(); attach.Wait() })
+	tty, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	tty = strings.TrimSpace(tty)
+	if !strings.HasPrefix(tty, "/dev/") {
+		t.Fatalf("attach printed %q, not a tty", tty)
+	}
+	gen, _ := oath.NewGenerator([]byte("12345678901234567890"), oath.SHA1, 8)
+
+	// PRESS twice: counters 0 and 1.
+	code, out, errOut := runCLI(t, "device", "read", "--serial", tty, "--press", "--count", "2")
+	if code != 0 || out != gen.Code(0)+"\n"+gen.Code(1)+"\n" {
+		t.Fatalf("device read --press: %d %q %q", code, out, errOut)
+	}
+	// The button: Enter on attach's terminal; the code arrives unasked.
+	done := make(chan string, 1)
+	go func() {
+		_, out, _ := runCLI(t, "device", "read", "--serial", tty, "--count", "1", "--json")
+		done <- out
+	}()
+	// Press until the reader, which opens the tty concurrently, has it.
+	deadline := time.Now().Add(10 * time.Second) // bounds process start-up, not a TOTP step
+	var got string
+	for got == "" && time.Now().Before(deadline) {
+		stdin.Write([]byte("\n"))
+		select {
+		case got = <-done:
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if !strings.Contains(got, `"code":"`) || !strings.Contains(got, `"device":"serial `+tty) {
+		t.Fatalf("a button press read as %q", got)
+	}
+
+	// The attached key feeds a server: activate with two codes, verify one.
+	st, err := sqlitestore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	srv, err := server.New(server.Config{Store: st, Clock: clock.NewVirtual(time.Now()), SeedKey: key, Policy: server.Policy{PasswordCost: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(httpapi.New(srv, httpapi.Options{AdminToken: "dev-admin"}))
+	defer hs.Close()
+	ctx := context.Background()
+	c := client.New(hs.URL, "dev-admin")
+	if _, err := c.ImportInventory(ctx, []byte("PTY1, "+secret+", HOTP, 8, 0\n"), "csv", nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateAccount(ctx, server.NewAccount{UserID: "hw", Email: "h@example.com", FirstName: "H", LastName: "W", Password: "long password"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Sponsor(ctx, client.SponsorRequest{UserID: "hw", Serial: "PTY1"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TOKENLAB_SERVER", hs.URL)
+	t.Setenv("TOKENLAB_ADMIN_TOKEN", "dev-admin")
+	if code, out, errOut := runCLI(t, "activate", "--user", "hw", "--serial", "PTY1", "--device-serial", tty, "--device-press"); code != 0 || !strings.Contains(out, "activated PTY1") {
+		t.Fatalf("activate --device-serial: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := runCLI(t, "verify", "--user", "hw", "--device-serial", tty, "--device-press"); code != 0 || !strings.Contains(out, "accepted") {
+		t.Fatalf("verify --device-serial: %d %s %s", code, out, errOut)
+	}
+	// Usage errors.
+	if code, _, _ := runCLI(t, "device", "read"); code != 2 {
+		t.Fatal("device read without a key is not a usage error")
+	}
+	if code, _, _ := runCLI(t, "token", "attach", "PTY1"); code != 2 {
+		t.Fatal("attach without --pty is not a usage error")
+	}
+	if code, _, errOut := runCLI(t, "device", "read", "--serial", "/dev/no-such-tty", "--count", "1"); code != 1 || !strings.Contains(errOut, "no such device") {
+		t.Fatalf("a missing tty: %d %s", code, errOut)
+	}
+}
