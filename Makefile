@@ -57,6 +57,8 @@ test: setup lint ## everything: vet, lint, unit and CLI tests, scenario suites, 
 	CGO_ENABLED=0 $(GO) build -o bin/tokenlab-nousb ./cmd/tokenlab
 	./bin/tokenlab-nousb version | grep -q 'without USB support'
 	./bin/tokenlab-nousb device list 2>&1 | grep -q 'built without USB support'
+	! ./bin/tokenlab-nousb device read --usb 1050 --count 1 2>/tmp/tokenlab-nousb.err
+	grep -q 'built without USB support' /tmp/tokenlab-nousb.err
 
 .PHONY: scenarios
 scenarios: setup ## the scenario suites, in parallel with the pinned ginkgo CLI: TARGET=URL for a server, LABELS=expr, JUNIT=file
