@@ -291,23 +291,35 @@ func (s *Server) mayManage(tx Tx, actor Actor, t Token) error {
 	return s.refuse(CodeForbidden, "%s may not manage token %s", actor, t.Serial)
 }
 
+// manageable loads a token an actor acts on: it must exist, the actor must
+// be its owner (or the user it is sponsored to) or an administrator, and it
+// must not be revoked — revocation is permanent.
+func (s *Server) manageable(tx Tx, actor Actor, serial string) (Token, error) {
+	t, err := s.token(tx, serial, CodeNotFound)
+	if err != nil {
+		return t, err
+	}
+	if err := s.mayManage(tx, actor, t); err != nil {
+		return t, err
+	}
+	if t.Status == StatusRevoked {
+		return t, s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
+	}
+	return t, nil
+}
+
 // Resync re-synchronises (reactivates) a token with two consecutive codes:
 // the drift is set, the lock and failure counter cleared, and both codes
 // are consumed.
 func (s *Server) Resync(ctx context.Context, actor Actor, serial, otp1, otp2 string) (TokenView, error) {
 	var out TokenView
 	err := s.do(ctx, actor, "token.resync", serial, func(tx Tx, now time.Time) error {
-		t, err := s.token(tx, serial, CodeNotFound)
+		t, err := s.manageable(tx, actor, serial)
 		if err != nil {
-			return err
-		}
-		if err := s.mayManage(tx, actor, t); err != nil {
 			return err
 		}
 		switch t.Status {
 		case StatusActive:
-		case StatusRevoked:
-			return s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
 		case StatusExpired:
 			return s.refuse(CodeTokenExpired, "token %s expired", serial)
 		case StatusPendingActivation:
@@ -396,15 +408,9 @@ func (s *Server) Approve(ctx context.Context, actor Actor, serial string) error 
 // Suspend suspends an active token, by its user or an administrator.
 func (s *Server) Suspend(ctx context.Context, actor Actor, serial string) error {
 	return s.do(ctx, actor, "token.suspend", serial, func(tx Tx, now time.Time) error {
-		t, err := s.token(tx, serial, CodeNotFound)
+		t, err := s.manageable(tx, actor, serial)
 		if err != nil {
 			return err
-		}
-		if err := s.mayManage(tx, actor, t); err != nil {
-			return err
-		}
-		if t.Status == StatusRevoked {
-			return s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
 		}
 		if t.Status != StatusActive {
 			return s.refuse(CodeActionUnavailable, "only an Active token can be suspended; %s is %s", serial, t.Status)
@@ -423,15 +429,9 @@ func (s *Server) Suspend(ctx context.Context, actor Actor, serial string) error 
 // only an administrator may re-enable.
 func (s *Server) Enable(ctx context.Context, actor Actor, serial string) error {
 	return s.do(ctx, actor, "token.enable", serial, func(tx Tx, now time.Time) error {
-		t, err := s.token(tx, serial, CodeNotFound)
+		t, err := s.manageable(tx, actor, serial)
 		if err != nil {
 			return err
-		}
-		if err := s.mayManage(tx, actor, t); err != nil {
-			return err
-		}
-		if t.Status == StatusRevoked {
-			return s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
 		}
 		if t.Status != StatusSuspended {
 			return s.refuse(CodeActionUnavailable, "token %s is %s, not suspended", serial, t.Status)
@@ -450,17 +450,12 @@ func (s *Server) Enable(ctx context.Context, actor Actor, serial string) error {
 func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenView, error) {
 	var out TokenView
 	err := s.do(ctx, actor, "token.renew", serial, func(tx Tx, now time.Time) error {
-		t, err := s.token(tx, serial, CodeNotFound)
+		t, err := s.manageable(tx, actor, serial)
 		if err != nil {
-			return err
-		}
-		if err := s.mayManage(tx, actor, t); err != nil {
 			return err
 		}
 		switch t.Status {
 		case StatusActive, StatusExpired, StatusSuspended:
-		case StatusRevoked:
-			return s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
 		default:
 			return s.refuse(CodeActionUnavailable, "token %s is %s: only an activated token is renewed", serial, t.Status)
 		}
@@ -485,17 +480,12 @@ func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenVi
 // the user it is sponsored to) has no side effects on an account.
 func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) error {
 	return s.do(ctx, actor, "token.revoke", serial, func(tx Tx, now time.Time) error {
-		t, err := s.token(tx, serial, CodeNotFound)
+		t, err := s.manageable(tx, actor, serial)
 		if err != nil {
-			return err
-		}
-		if err := s.mayManage(tx, actor, t); err != nil {
 			return err
 		}
 		switch t.Status {
 		case StatusPendingActivation, StatusActive, StatusExpired, StatusSuspended:
-		case StatusRevoked:
-			return s.refuse(CodeTokenRevoked, "token %s was already revoked", serial)
 		default:
 			return s.refuse(CodeActionUnavailable, "a token %s cannot be revoked", t.Status)
 		}
