@@ -130,5 +130,6 @@ func (a *app) printWalkthrough(url, adminToken, storePath, serial string) {
 		}
 		fmt.Fprintf(a.stdout, "  %-*s  # %s\n", width, st[0], st[1])
 	}
-	fmt.Fprintf(a.stdout, "\nThe API: %s/v1/openapi.json; metrics: %s/metrics. Stop with Ctrl-C.\n", url, url)
+	fmt.Fprintf(a.stdout, "\nThe web console (press alice's token on screen): %s/login?token=%s\n", url, adminToken)
+	fmt.Fprintf(a.stdout, "The API: %s/v1/openapi.json; metrics: %s/metrics. Stop with Ctrl-C.\n", url, url)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokenlab/tokenlab/cmd/tokenlab/console"
 	"github.com/tokenlab/tokenlab/emulator"
 	"github.com/tokenlab/tokenlab/internal/clock"
 	"github.com/tokenlab/tokenlab/server"
@@ -77,7 +78,7 @@ stops the server gracefully: requests in flight finish, the store closes.`,
 	fl.DurationVar(&f.sweepEvery, "sweep-every", time.Minute, "how often a real-clock server runs the expiry sweep")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	var storePath string
-	fl.StringVar(&storePath, "store", "", "token store for --demo's virtual tokens (default $TOKENLAB_HOME/tokens.json)")
+	fl.StringVar(&storePath, "store", "", "token store of the console's and --demo's virtual tokens (default $TOKENLAB_HOME/tokens.json)")
 	f.store = func() (*emulator.Store, error) { return openTokenStore(storePath) }
 	return cmd
 }
@@ -179,8 +180,23 @@ func (a *app) serve(f serveFlags) error {
 		return fmt.Errorf("cannot listen on %s: %w (is another server running? try --addr 127.0.0.1:0)", f.addr, err)
 	}
 	url := "http://" + ln.Addr().String()
-	hs := &http.Server{Handler: httpapi.New(srv, httpapi.Options{AdminToken: adminToken, ServiceToken: serviceToken, VirtualClock: vclk, Logger: logger}),
-		ReadHeaderTimeout: 10 * time.Second}
+	tokenStore, err := f.store()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	web, err := console.New(console.Options{Server: srv, Store: tokenStore, AdminToken: adminToken, VirtualClock: vclk, Logger: logger})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	api := httpapi.New(srv, httpapi.Options{AdminToken: adminToken, ServiceToken: serviceToken, VirtualClock: vclk, Logger: logger})
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", api)
+	mux.Handle("/healthz", api)
+	mux.Handle("/metrics", api)
+	mux.Handle("/", web) // the web console: virtual tokens and the server at a glance
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -198,6 +214,7 @@ func (a *app) serve(f serveFlags) error {
 	}
 	logger.Info("listening", "url", url, "data", dir, "virtual_clock", f.virtualClock)
 	fmt.Fprintf(a.stderr, "tokenlab serve: listening on %s\n", url)
+	fmt.Fprintf(a.stderr, "web console: %s/login?token=%s\n", url, adminToken)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
