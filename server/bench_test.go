@@ -31,12 +31,20 @@ func benchSetup(b *testing.B) (*oath.Generator, string, time.Time) {
 	return gen, base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(benchSecret), time.Unix(1_800_000_000, 0)
 }
 
+// BenchmarkVerifyAccept/center is a token in sync (the usual login), one
+// HMAC each; /edge is each side's worst accepted code, the last step it
+// searches (+1 for us, −1 for pquerna, which goes center, +1, −1): three each.
 func BenchmarkVerifyAccept(b *testing.B) {
+	b.Run("center", func(b *testing.B) { benchAccept(b, 0, -1) })
+	b.Run("edge", func(b *testing.B) { benchAccept(b, 1, -1) })
+}
+
+func benchAccept(b *testing.B, ours, theirs int64) {
 	gen, b32, at := benchSetup(b)
 	opts := totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.DigitsEight, Algorithm: otp.AlgorithmSHA1}
 	center := at.Unix() / 30
-	code := gen.Value(uint64(center + 1)) // one step ahead: the second step searched
-	codeStr := oath.Format(code, 8)
+	code := gen.Value(uint64(center + ours))
+	codeStr := oath.Format(gen.Value(uint64(center+theirs)), 8)
 	b.ReportAllocs()
 	benchratio.Compare(b, func(int) {
 		if _, ok, _ := matchCode(gen, code, center, 1, center-5); !ok {
