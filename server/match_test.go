@@ -41,7 +41,7 @@ func TestMatchCodeAgreesWithPquerna(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, got, _ := matchCode(gen, code, center, 1, -1)
+		_, got, _ := MatchCode(gen, code, center, 1, -1)
 		if got != want {
 			t.Fatalf("case %d (%s/%d at %d): tokenlab %v, pquerna %v", i, alg, digits, at.Unix(), got, want)
 		}
@@ -63,7 +63,7 @@ func TestMatchCodeFindsTheRFCVectors(t *testing.T) {
 		for _, c := range v.TOTP {
 			code = code*10 + uint64(c-'0')
 		}
-		step, ok, _ := matchCode(gen, code, v.Unix/30, 1, -1)
+		step, ok, _ := MatchCode(gen, code, v.Unix/30, 1, -1)
 		if !ok || step != v.Unix/30 {
 			t.Errorf("%s %s: found %v at %d", v.UTC, v.Algorithm, ok, step)
 		}
@@ -76,10 +76,10 @@ func TestVerifySearchAllocatesNothing(t *testing.T) {
 	gen, _ := oath.NewGenerator([]byte("12345678901234567890"), oath.SHA1, 8)
 	center := int64(60_000_000)
 	code := gen.Value(uint64(center + 1))
-	if n := testing.AllocsPerRun(200, func() { matchCode(gen, code, center, 1, 0) }); n != 0 {
+	if n := testing.AllocsPerRun(200, func() { MatchCode(gen, code, center, 1, 0) }); n != 0 {
 		t.Fatalf("verify allocates %.1f times", n)
 	}
-	if n := testing.AllocsPerRun(5, func() { matchPair(gen, 1, 2, center, 1000, 0) }); n != 0 {
+	if n := testing.AllocsPerRun(5, func() { MatchPair(gen, 1, 2, center, 1000, 0) }); n != 0 {
 		t.Fatalf("resync search allocates %.1f times", n)
 	}
 }

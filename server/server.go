@@ -182,10 +182,10 @@ func nearest(center int64, i int) int64 {
 	return center + d
 }
 
-// matchCode looks for code among the 2×radius+1 steps around center: it
+// MatchCode looks for code among the 2×radius+1 steps around center: it
 // returns the matching step later than last, or reports a match only at
 // steps up to last (a replay). It allocates nothing.
-func matchCode(gen *oath.Generator, code uint64, center int64, radius int, last int64) (step int64, ok, replayed bool) {
+func MatchCode(gen *oath.Generator, code uint64, center int64, radius int, last int64) (step int64, ok, replayed bool) {
 	for i := range 2*radius + 1 {
 		st := nearest(center, i)
 		if st < 0 || !equal(gen.Value(uint64(st)), code) {
@@ -200,9 +200,9 @@ func matchCode(gen *oath.Generator, code uint64, center int64, radius int, last 
 	return 0, false, replayed
 }
 
-// matchPair looks for two consecutive codes, the first among 2×radius+1
+// MatchPair looks for two consecutive codes, the first among 2×radius+1
 // steps around center, after last; it returns the second code's step.
-func matchPair(gen *oath.Generator, c1, c2 uint64, center int64, radius int, last int64) (step int64, ok, replayed bool) {
+func MatchPair(gen *oath.Generator, c1, c2 uint64, center int64, radius int, last int64) (step int64, ok, replayed bool) {
 	for i := range 2*radius + 1 {
 		s1 := nearest(center, i)
 		if s1 < 0 || !equal(gen.Value(uint64(s1)), c1) || !equal(gen.Value(uint64(s1+1)), c2) {

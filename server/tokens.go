@@ -34,10 +34,10 @@ func (s *Server) findPair(t *Token, c1, c2 uint64, center int64, radius int) (st
 	}
 	if t.Kind == oath.HOTP {
 		// Counters last+1 … last+1+radius: a search "around" last+1+radius/2.
-		step, ok, replayed = matchPair(gen, c1, c2, t.LastStep+1+int64(radius/2), radius/2, t.LastStep)
+		step, ok, replayed = MatchPair(gen, c1, c2, t.LastStep+1+int64(radius/2), radius/2, t.LastStep)
 		return step, ok, replayed, nil
 	}
-	step, ok, replayed = matchPair(gen, c1, c2, center, radius, t.LastStep)
+	step, ok, replayed = MatchPair(gen, c1, c2, center, radius, t.LastStep)
 	return step, ok, replayed, nil
 }
 
@@ -237,7 +237,7 @@ func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verifi
 	}
 	// HOTP: the look-ahead either side of the next counter also finds
 	// recently used counters, so that their replay is named as such.
-	st, ok, replayed = matchCode(gen, code, center, radius, t.LastStep)
+	st, ok, replayed = MatchCode(gen, code, center, radius, t.LastStep)
 	if ok {
 		t.LastStep, t.FailCount, t.LastUsedAt = st, 0, now
 		if t.Kind == oath.TOTP {

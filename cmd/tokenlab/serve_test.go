@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http/httptest"
@@ -280,4 +281,55 @@ func atoi(b []byte) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// TestBenchCommand runs tokenlab bench --json briefly against an in-process
+// server with a virtual clock: every ratio is there and the load test's
+// answers were all checked.
+func TestBenchCommand(t *testing.T) {
+	st, err := sqlitestore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	vclk := clock.NewVirtual(time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC))
+	srv, err := server.New(server.Config{Store: st, Clock: vclk, SeedKey: key, Policy: server.Policy{PasswordCost: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(httpapi.New(srv, httpapi.Options{AdminToken: "bench-admin", VirtualClock: vclk}))
+	defer hs.Close()
+	t.Setenv("TOKENLAB_ADMIN_TOKEN", "bench-admin")
+	code, out, errOut := runCLI(t, "bench", "--server", hs.URL, "--duration", "500ms", "--tokens", "10", "--concurrency", "4", "--benchtime", "20ms", "--json")
+	if code != 0 {
+		t.Fatalf("bench: %d %s", code, errOut)
+	}
+	var got struct {
+		Ratios map[string]float64 `json:"ratios"`
+		Load   struct {
+			Verifications   int     `json:"verifications"`
+			VerificationsPS float64 `json:"verifications_per_s"`
+			P50ms, P99ms    float64
+		} `json:"load"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	want := []string{"code_vs_pquerna", "verify_accept_center_vs_pquerna", "verify_accept_edge_vs_pquerna", "verify_reject_vs_pquerna", "resync_worst_case_vs_pquerna"}
+	if _, err := exec.LookPath("oathtool"); err == nil || os.Getenv("CI") == "true" {
+		want = append(want, "code_vs_oathtool")
+	}
+	for _, name := range want {
+		if got.Ratios[name] <= 0 {
+			t.Errorf("ratio %s missing: %v", name, got.Ratios)
+		}
+	}
+	if got.Load.Verifications < 10 || got.Load.VerificationsPS <= 0 {
+		t.Fatalf("load %+v", got.Load)
+	}
+	if code, _, _ := runCLI(t, "bench", "--concurrency", "0"); code != 2 {
+		t.Fatal("--concurrency 0 is not a usage error")
+	}
 }

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokenlab/tokenlab/internal/oathtool"
+	"github.com/tokenlab/tokenlab/server/perf"
+)
+
+func (a *app) benchCommand() *cobra.Command {
+	var (
+		r           remoteFlags
+		duration    time.Duration
+		concurrency int
+		tokens      int
+		benchtime   time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "bench [--server URL] [--duration D] [--concurrency N] [--json]",
+		Short: "Measure tokenlab against pquerna/otp and oathtool, and load-test a server",
+		Long: `Run the micro-benchmarks — code generation, verification (accept, reject) and
+the worst-case resync search — against pquerna/otp doing the same work, and
+one code against one oathtool run, and print each speed-up as a ratio from
+the same run. With --server, also load-test that server (it needs
+--virtual-clock): seed tokens and accounts through the API with the
+administrator credential, then send verify requests for --duration with
+--concurrency workers — fresh, wrong and replayed codes, each answer checked
+(a wrong answer fails the run) — and print throughput and p50/p99 latency.
+
+--json prints one object: "ratios" maps each comparison to our speed-up,
+"details" has the ns/op, and "load" (with --server) has verifications_per_s,
+p50_ms and p99_ms.`,
+		Example: "  tokenlab bench\n  tokenlab bench --server http://127.0.0.1:8080 --duration 10s --concurrency 8 --json",
+		Args:    noArgs,
+		RunE: a.runE(func(cmd *cobra.Command, _ []string) error {
+			if concurrency < 1 || tokens < 1 || duration <= 0 {
+				return usagef("--concurrency and --tokens must be at least 1 and --duration positive")
+			}
+			testing.Init()
+			if err := flag.Set("test.benchtime", benchtime.String()); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			out := struct {
+				Ratios  map[string]float64     `json:"ratios"`
+				Details map[string]perf.Result `json:"details"`
+				Load    *perf.LoadResult       `json:"load,omitempty"`
+			}{Ratios: map[string]float64{}, Details: map[string]perf.Result{}}
+			for _, c := range perf.Cases() {
+				if !r.asJSON {
+					fmt.Fprintf(a.stderr, "measuring %s…\n", c.Name)
+				}
+				res := perf.Measure(c)
+				out.Ratios[c.Name+"_vs_pquerna"], out.Details[c.Name+"_vs_pquerna"] = res.Ratio, res
+			}
+			if _, err := oathtool.Path(); err == nil {
+				res, err := perf.Oathtool(ctx, 50)
+				if err != nil {
+					return err
+				}
+				out.Ratios["code_vs_oathtool"], out.Details["code_vs_oathtool"] = res.Ratio, res
+			} else if !r.asJSON {
+				fmt.Fprintf(a.stderr, "no oathtool comparison: %v\n", err)
+			}
+			if cmd.Flags().Changed("server") || os.Getenv("TOKENLAB_SERVER") != "" && r.server != "" {
+				if !r.asJSON {
+					fmt.Fprintf(a.stderr, "load test of %s for %v…\n", r.client().BaseURL, duration)
+				}
+				lr, err := perf.Load(ctx, r.client(), perf.LoadOptions{Tokens: tokens, Concurrency: concurrency, Duration: duration})
+				if err != nil {
+					return remoteErr(err)
+				}
+				out.Load = &lr
+			}
+			if r.asJSON {
+				return writeJSON(a, out)
+			}
+			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "COMPARISON\tTOKENLAB\tBASELINE\tSPEED-UP")
+			for _, name := range []string{"code_vs_pquerna", "verify_accept_center_vs_pquerna", "verify_accept_edge_vs_pquerna", "verify_reject_vs_pquerna", "resync_worst_case_vs_pquerna", "code_vs_oathtool"} {
+				if d, ok := out.Details[name]; ok {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%.1f×\n", name, ns(d.OursNsOp), ns(d.BaseNsOp), d.Ratio)
+				}
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			if l := out.Load; l != nil {
+				fmt.Fprintf(a.stdout, "\nload: %d verifications (%d fresh, %d wrong, %d replayed, every answer right) at %.0f/s, p50 %.2f ms, p99 %.2f ms\n",
+					l.Verifications, l.Fresh, l.Wrong, l.Replayed, l.VerificationsPS, l.P50ms, l.P99ms)
+			}
+			return nil
+		}),
+	}
+	r.add(cmd)
+	f := cmd.Flags()
+	f.DurationVar(&duration, "duration", 10*time.Second, "how long the load test sends requests")
+	f.IntVar(&concurrency, "concurrency", 8, "parallel requests of the load test")
+	f.IntVar(&tokens, "tokens", 200, "tokens and accounts the load test seeds")
+	f.DurationVar(&benchtime, "benchtime", time.Second, "how long each micro-benchmark runs")
+	return cmd
+}
+
+func ns(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2f ms", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.2f µs", v/1e3)
+	}
+	return fmt.Sprintf("%.0f ns", v)
+}

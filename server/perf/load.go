@@ -1,0 +1,227 @@
+package perf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tokenlab/tokenlab/internal/oath"
+	"github.com/tokenlab/tokenlab/server"
+	"github.com/tokenlab/tokenlab/server/client"
+)
+
+// LoadOptions shape a load test of a running server.
+type LoadOptions struct {
+	Tokens      int           // tokens and accounts to seed (default 200)
+	Concurrency int           // parallel requests (default 8)
+	Duration    time.Duration // how long to send (default 10 s); bounded
+}
+
+// LoadResult is what the load test measured.
+type LoadResult struct {
+	Verifications   int     `json:"verifications"`
+	VerificationsPS float64 `json:"verifications_per_s"`
+	P50ms           float64 `json:"p50_ms"`
+	P99ms           float64 `json:"p99_ms"`
+	Fresh           int     `json:"fresh"`
+	Wrong           int     `json:"wrong"`
+	Replayed        int     `json:"replayed"`
+	Rounds          int     `json:"rounds"`
+}
+
+// tokenState is what the load test knows of a token, to know the answer.
+type tokenState struct {
+	user, serial string
+	gen          *oath.Generator
+	usedCode     string // the last accepted code, for replays
+	usedStep     uint64 // its step: a replay is recognised only within the window
+	fails        int
+}
+
+// Load seeds its own tokens and accounts through the API (administrator
+// credential), then sends verify requests for Duration: in rounds, one
+// request per token per round — a fresh code, a wrong one or a replay —
+// moving the server's virtual clock 30 s between rounds so every round has
+// fresh steps. Every answer is checked against the expected outcome; one
+// wrong answer fails the run. The server must run with --virtual-clock.
+func Load(ctx context.Context, c *client.Client, o LoadOptions) (LoadResult, error) {
+	if o.Tokens <= 0 {
+		o.Tokens = 200
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
+	}
+	if o.Duration <= 0 {
+		o.Duration = 10 * time.Second
+	}
+	cs, err := c.Clock(ctx)
+	if err != nil {
+		return LoadResult{}, err
+	}
+	if !cs.Virtual {
+		return LoadResult{}, errors.New("the load test moves the server's clock: start the server with --virtual-clock")
+	}
+	tokens, err := seed(ctx, c, o.Tokens)
+	if err != nil {
+		return LoadResult{}, fmt.Errorf("seeding: %w", err)
+	}
+	var (
+		res       LoadResult
+		latencies []time.Duration
+		mu        sync.Mutex
+		rng       = rand.New(rand.NewPCG(1, 2))
+		deadline  = time.Now().Add(o.Duration)
+		sending   time.Duration
+	)
+	for time.Now().Before(deadline) {
+		if _, err := c.AdvanceClock(ctx, "30s"); err != nil {
+			return res, err
+		}
+		cs, err := c.Clock(ctx)
+		if err != nil {
+			return res, err
+		}
+		step := uint64(cs.Now.Unix() / 30)
+		type job struct {
+			t    *tokenState
+			code string
+			kind string
+			step uint64
+		}
+		jobs := make([]job, 0, len(tokens))
+		for _, t := range tokens {
+			j := job{t: t, kind: "fresh", step: step}
+			switch r := rng.IntN(100); {
+			case r < 15 && t.fails < 3:
+				j.kind = "wrong"
+			case r < 30 && t.usedCode != "" && t.usedStep+1 == step:
+				// Only last round's code is still in the ±1 window: an older
+				// one is simply a wrong code now.
+				j.kind = "replay"
+			}
+			switch j.kind {
+			case "fresh":
+				j.code = t.gen.Code(step)
+			case "wrong":
+				j.code = wrongCode(t.gen, step)
+			case "replay":
+				j.code = t.usedCode
+			}
+			jobs = append(jobs, j)
+		}
+		ch := make(chan job)
+		var wg sync.WaitGroup
+		var failed error
+		roundStart := time.Now()
+		for range o.Concurrency {
+			wg.Go(func() {
+				for j := range ch {
+					t0 := time.Now()
+					_, err := c.Verify(ctx, j.t.user, j.code)
+					d := time.Since(t0)
+					var bad error
+					switch j.kind {
+					case "fresh":
+						if err != nil {
+							bad = fmt.Errorf("a fresh code was refused: %w", err)
+						}
+					case "wrong":
+						if !errors.Is(err, server.ErrOTPInvalid) {
+							bad = fmt.Errorf("a wrong code got %v, want otp_invalid", err)
+						}
+					case "replay":
+						if !errors.Is(err, server.ErrOTPReplayed) {
+							bad = fmt.Errorf("a replayed code got %v, want otp_replayed", err)
+						}
+					}
+					mu.Lock()
+					latencies = append(latencies, d)
+					res.Verifications++
+					switch j.kind {
+					case "fresh":
+						res.Fresh++
+						j.t.usedCode, j.t.usedStep, j.t.fails = j.code, j.step, 0
+					case "wrong":
+						res.Wrong++
+						j.t.fails++
+					default:
+						res.Replayed++
+					}
+					if bad != nil && failed == nil {
+						failed = fmt.Errorf("%s: %w", j.t.serial, bad)
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		for _, j := range jobs {
+			ch <- j
+		}
+		close(ch)
+		wg.Wait()
+		sending += time.Since(roundStart)
+		res.Rounds++
+		if failed != nil {
+			return res, fmt.Errorf("wrong answer: %w", failed)
+		}
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+	}
+	slices.Sort(latencies)
+	pct := func(p float64) float64 {
+		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+	}
+	res.VerificationsPS = float64(res.Verifications) / sending.Seconds()
+	res.P50ms, res.P99ms = pct(0.50), pct(0.99)
+	return res, nil
+}
+
+func wrongCode(g *oath.Generator, step uint64) string {
+	for v := uint64(13579135); ; v += 7919 {
+		c := oath.Format(v%100000000, 8)
+		if c != g.Code(step) && c != g.Code(step-1) && c != g.Code(step+1) {
+			return c
+		}
+	}
+}
+
+// seed imports n tokens, makes their accounts, sponsors and activates them.
+func seed(ctx context.Context, c *client.Client, n int) ([]*tokenState, error) {
+	tag := fmt.Sprintf("%x", rand.Uint32())
+	var csv []byte
+	tokens := make([]*tokenState, n)
+	for i := range tokens {
+		sec := make([]byte, 20)
+		for j := range sec {
+			sec[j] = byte(rand.Uint32())
+		}
+		gen, _ := oath.NewGenerator(sec, oath.SHA1, 8)
+		tokens[i] = &tokenState{user: fmt.Sprintf("load-%s-%d", tag, i), serial: fmt.Sprintf("LOAD%s%06d", tag, i), gen: gen}
+		csv = fmt.Appendf(csv, "%s, %x, TOTP, 8, 30\n", tokens[i].serial, sec)
+	}
+	if _, err := c.ImportInventory(ctx, csv, "csv", nil, ""); err != nil {
+		return nil, err
+	}
+	cs, err := c.Clock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	step := uint64(cs.Now.Unix() / 30)
+	for _, t := range tokens {
+		if _, err := c.CreateAccount(ctx, server.NewAccount{UserID: t.user, Email: t.user + "@example.com", FirstName: "Load", LastName: "Test", Password: "load test password"}); err != nil {
+			return nil, err
+		}
+		if _, err := c.Sponsor(ctx, client.SponsorRequest{UserID: t.user, Serial: t.serial}); err != nil {
+			return nil, err
+		}
+		if _, err := c.Activate(ctx, t.user, t.serial, t.gen.Code(step-1), t.gen.Code(step)); err != nil {
+			return nil, err
+		}
+	}
+	return tokens, nil
+}
