@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -31,7 +32,31 @@ var pragmas = []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(F
 type Store struct {
 	w *sql.DB // one connection, BEGIN IMMEDIATE: Updates
 	r *sql.DB // query_only connections: Views
+
+	// Group commit: Updates queue for one committer goroutine.
+	queue     chan *queuedUpdate
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
 }
+
+// MaxBatch is the most Updates one commit carries.
+const MaxBatch = 128
+
+// queuedUpdate is a queued Update and where its outcome goes.
+type queuedUpdate struct {
+	ctx    context.Context
+	fn     func(server.Tx) error
+	result chan updateResult
+}
+
+type updateResult struct {
+	err      error
+	panicked any
+}
+
+// errClosed is returned by an Update after Close.
+var errClosed = errors.New("sqlitestore: the store is closed")
 
 var _ server.Store = (*Store)(nil)
 
@@ -84,6 +109,8 @@ func Open(dir string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
+	s.queue, s.stop, s.done = make(chan *queuedUpdate, MaxBatch), make(chan struct{}), make(chan struct{})
+	go s.committer()
 	return s, nil
 }
 
@@ -112,29 +139,119 @@ func (s *Store) init(ctx context.Context) error {
 	return s.migrate(ctx)
 }
 
-// Update runs fn in a write transaction, which it commits when fn returns
-// nil. It returns fn's error unchanged, or the wrapped error of the commit.
-// When fn returns an error or panics, the transaction is rolled back (and
-// the panic goes on).
+// Update runs fn in a serialisable read-write transaction and returns its
+// error unchanged; fn's writes are kept only when it returns nil, and the
+// call returns only once they are committed and durable.
+//
+// Group commit: Updates that arrive while a commit is on disk queue up, and
+// the next transaction runs them one after another, each inside its own
+// savepoint — rolled back alone when it fails or panics — and commits them
+// together with one fsync. Each Update still sees every earlier one and is
+// acknowledged only after the shared commit; a commit that fails fails every
+// Update in it. A panic in fn is re-raised in the caller.
 func (s *Store) Update(ctx context.Context, fn func(server.Tx) error) error {
-	sqlTx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: begin: %w", err)
+	u := &queuedUpdate{ctx: ctx, fn: fn, result: make(chan updateResult, 1)}
+	select {
+	case s.queue <- u:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stop:
+		return errClosed
 	}
-	committed := false
+	r := <-u.result
+	if r.panicked != nil {
+		panic(r.panicked)
+	}
+	return r.err
+}
+
+// committer runs queued Updates in batches until Close.
+func (s *Store) committer() {
+	defer close(s.done)
+	for {
+		var first *queuedUpdate
+		select {
+		case first = <-s.queue:
+		case <-s.stop:
+			for {
+				select {
+				case u := <-s.queue:
+					u.result <- updateResult{err: errClosed}
+				default:
+					return
+				}
+			}
+		}
+		batch := []*queuedUpdate{first}
+	drain:
+		for len(batch) < MaxBatch {
+			select {
+			case u := <-s.queue:
+				batch = append(batch, u)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction, a savepoint per Update.
+func (s *Store) commit(batch []*queuedUpdate) {
+	results := make([]updateResult, len(batch))
+	deliver := func() {
+		for i, u := range batch {
+			u.result <- results[i]
+		}
+	}
+	sqlTx, err := s.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		for i := range results {
+			results[i].err = fmt.Errorf("sqlitestore: begin: %w", err)
+		}
+		deliver()
+		return
+	}
+	for i, u := range batch {
+		if err := u.ctx.Err(); err != nil {
+			results[i].err = err
+			continue
+		}
+		results[i] = runInSavepoint(sqlTx, u)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		for i := range results {
+			if results[i].err == nil && results[i].panicked == nil {
+				results[i].err = fmt.Errorf("sqlitestore: commit: %w", err)
+			}
+		}
+	}
+	deliver()
+}
+
+// runInSavepoint runs one Update's fn; its writes are undone if it fails.
+func runInSavepoint(sqlTx *sql.Tx, u *queuedUpdate) (res updateResult) {
+	if _, err := sqlTx.Exec("SAVEPOINT u"); err != nil {
+		return updateResult{err: fmt.Errorf("sqlitestore: savepoint: %w", err)}
+	}
 	defer func() {
-		if !committed {
-			sqlTx.Rollback()
+		if p := recover(); p != nil {
+			res = updateResult{panicked: p}
+		}
+		if res.err != nil || res.panicked != nil {
+			if _, err := sqlTx.Exec("ROLLBACK TO u"); err != nil && res.panicked == nil {
+				res.err = errors.Join(res.err, fmt.Errorf("sqlitestore: rollback to savepoint: %w", err))
+			}
+		}
+		if _, err := sqlTx.Exec("RELEASE u"); err != nil && res.err == nil && res.panicked == nil {
+			res.err = fmt.Errorf("sqlitestore: release savepoint: %w", err)
 		}
 	}()
-	if err := fn(&tx{ctx: ctx, tx: sqlTx}); err != nil {
-		return err
+	err := u.fn(&tx{ctx: u.ctx, tx: sqlTx})
+	if err == nil {
+		err = u.ctx.Err() // cancelled while it ran: as if the transaction were the caller's, nothing is kept
 	}
-	committed = true
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("sqlitestore: commit: %w", err)
-	}
-	return nil
+	return updateResult{err: err}
 }
 
 // View runs fn in a read-only transaction, which sees the state of the last
@@ -148,8 +265,13 @@ func (s *Store) View(ctx context.Context, fn func(server.Tx) error) error {
 	return fn(&tx{ctx: ctx, tx: sqlTx})
 }
 
-// Close closes the database. Transactions still running fail.
+// Close closes the database: queued Updates fail, the one committing
+// finishes first.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+	})
 	var errs []error
 	if s.r != nil {
 		errs = append(errs, s.r.Close())

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -986,4 +987,74 @@ func TestPathNeedingEscapes(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, FileName)); err != nil {
 		t.Errorf("database not at its path: %v", err)
 	}
+}
+
+// TestGroupCommitIsolatesEachUpdate: Updates queued behind a running one
+// are committed together, yet each keeps its own outcome: a failing one and
+// a panicking one leave nothing, the others all land, in order.
+func TestGroupCommitIsolatesEachUpdate(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	hold, held := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = s.Update(ctx, func(tx server.Tx) error {
+			close(held)
+			<-hold // the committer is busy: the Updates below queue up
+			return tx.PutToken(server.Token{Serial: "FIRST"})
+		})
+	}()
+	<-held
+	const n = 20
+	errs := make([]error, n)
+	panics := make([]any, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			defer func() { panics[i] = recover() }()
+			errs[i] = s.Update(ctx, func(tx server.Tx) error {
+				if err := tx.PutToken(server.Token{Serial: fmt.Sprintf("T%02d", i)}); err != nil {
+					return err
+				}
+				switch i {
+				case 5:
+					return errors.New("refused")
+				case 9:
+					panic("boom")
+				}
+				return nil
+			})
+		})
+	}
+	// Let every Update reach the queue before the first one commits.
+	for len(s.queue) < n {
+		runtime.Gosched()
+	}
+	close(hold)
+	wg.Wait()
+	for i := range n {
+		switch i {
+		case 5:
+			if errs[i] == nil || errs[i].Error() != "refused" {
+				t.Errorf("update 5: %v", errs[i])
+			}
+		case 9:
+			if panics[i] != "boom" {
+				t.Errorf("update 9 did not re-panic in its caller: %v", panics[i])
+			}
+		default:
+			if errs[i] != nil || panics[i] != nil {
+				t.Errorf("update %d: %v %v", i, errs[i], panics[i])
+			}
+		}
+	}
+	view(t, s, func(tx server.Tx) error {
+		for i := range n {
+			_, err := tx.Token(fmt.Sprintf("T%02d", i))
+			if (i == 5 || i == 9) != errors.Is(err, server.ErrNotFound) {
+				t.Errorf("token T%02d: %v", i, err)
+			}
+		}
+		_, err := tx.Token("FIRST")
+		return err
+	})
 }
