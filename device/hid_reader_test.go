@@ -15,6 +15,8 @@ import (
 type fakeEndpoint struct {
 	reports chan fakeRead
 	reads   int
+	// blocked, when set, hears each time a read finds no report and blocks.
+	blocked chan struct{}
 }
 
 type fakeRead struct {
@@ -41,10 +43,24 @@ func (f *fakeEndpoint) send(reports ...[]byte) {
 
 func (f *fakeEndpoint) ReadContext(ctx context.Context, buf []byte) (int, error) {
 	f.reads++
+	var r fakeRead
 	select {
-	case <-ctx.Done():
-		return 0, errFakeCancelled
-	case r := <-f.reports:
+	case r = <-f.reports:
+	default:
+		// No report waiting: the read blocks, as on a quiet key.
+		if f.blocked != nil {
+			select {
+			case f.blocked <- struct{}{}:
+			default:
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, errFakeCancelled
+		case r = <-f.reports:
+		}
+	}
+	{
 		if r.err != nil {
 			return 0, r.err
 		}
@@ -120,6 +136,7 @@ func TestKeyReaderTwoCodesInOneReport(t *testing.T) {
 
 func TestKeyReaderCancelStopsBlockedRead(t *testing.T) {
 	src := newFakeEndpoint()
+	src.blocked = make(chan struct{}, 1)
 	r := newKeyReader(src, "fake", 8, nil)
 	// Half a code, then the key goes quiet and the read blocks.
 	src.send(press(0, 0x1e)...)
@@ -127,7 +144,7 @@ func TestKeyReaderCancelStopsBlockedRead(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { _, err := r.ReadCode(ctx); done <- err }()
-	time.Sleep(20 * time.Millisecond)
+	<-src.blocked // the read is blocked now: cancel must interrupt it
 	cancel()
 	select {
 	case err := <-done:

@@ -3,19 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tokenlab/tokenlab/internal/clock"
 	"github.com/tokenlab/tokenlab/internal/oath"
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/client"
 	"github.com/tokenlab/tokenlab/server/httpapi"
-	"github.com/tokenlab/tokenlab/server/sqlitestore"
+	"github.com/tokenlab/tokenlab/server/servertest"
 )
 
 // TestAttachedTokenFeedsAServer: a virtual HOTP token attached to a real
@@ -74,13 +72,7 @@ func TestAttachedTokenFeedsAServer(t *testing.T) {
 	}
 
 	// The attached key feeds a server: activate with two codes, verify one.
-	st, err := sqlitestore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	srv, err := server.New(server.Config{Store: st, Clock: clock.NewVirtual(time.Now()), SeedKey: key, Policy: server.Policy{PasswordCost: 4}})
+	srv, _, err := servertest.Open(t.TempDir(), server.Policy{}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,11 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenlab/tokenlab/internal/clock"
 	"github.com/tokenlab/tokenlab/internal/oath"
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/client"
 	"github.com/tokenlab/tokenlab/server/httpapi"
+	"github.com/tokenlab/tokenlab/server/servertest"
 	"github.com/tokenlab/tokenlab/server/sqlitestore"
 )
 
@@ -165,14 +164,7 @@ func TestGeneratedAdminTokenIsPrintedOnce(t *testing.T) {
 // TestRemoteVerbs drives an in-process server through the CLI verbs, with
 // --press taking codes from the local token store at the server's clock.
 func TestRemoteVerbs(t *testing.T) {
-	st, err := sqlitestore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	vclk := clock.NewVirtual(time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC))
-	srv, err := server.New(server.Config{Store: st, Clock: vclk, SeedKey: key, Policy: server.Policy{PasswordCost: 4}})
+	srv, vclk, err := servertest.Open(t.TempDir(), server.Policy{PasswordCost: 4}, time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,14 +279,7 @@ func atoi(b []byte) int {
 // server with a virtual clock: every ratio is there and the load test's
 // answers were all checked.
 func TestBenchCommand(t *testing.T) {
-	st, err := sqlitestore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	vclk := clock.NewVirtual(time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC))
-	srv, err := server.New(server.Config{Store: st, Clock: vclk, SeedKey: key, Policy: server.Policy{PasswordCost: 4}})
+	srv, vclk, err := servertest.Open(t.TempDir(), server.Policy{PasswordCost: 4}, time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}

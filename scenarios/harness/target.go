@@ -10,7 +10,6 @@ package harness
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -21,7 +20,7 @@ import (
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/client"
 	"github.com/tokenlab/tokenlab/server/httpapi"
-	"github.com/tokenlab/tokenlab/server/sqlitestore"
+	"github.com/tokenlab/tokenlab/server/servertest"
 )
 
 // Target is a verification server as the specs drive it. The methods are the
@@ -78,9 +77,8 @@ type Kind struct {
 	open func(dir string) (Target, Capabilities, func(), error)
 }
 
-// Start is where the in-process targets' virtual clocks start: a Monday
-// morning in the middle of a 30 s step.
-var Start = time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC)
+// Start is where the in-process targets' virtual clocks start.
+var Start = servertest.Start
 
 // InProcess are the two targets make test runs: the Go API, and the same
 // server over HTTP through httptest and the Go client.
@@ -137,21 +135,7 @@ func Selected() []Kind {
 var Override []Kind
 
 func newServer(dir string) (*server.Server, *clock.Virtual, error) {
-	st, err := sqlitestore.Open(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, nil, err
-	}
-	vclk := clock.NewVirtual(Start)
-	srv, err := server.New(server.Config{Store: st, Clock: vclk, SeedKey: key, Policy: server.Policy{PasswordCost: 4}})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return srv, vclk, nil
+	return servertest.Open(dir, server.Policy{}, Start)
 }
 
 // goAPI adapts the in-process server's Go API to Target.

@@ -2,7 +2,6 @@ package client_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -17,7 +16,7 @@ import (
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/client"
 	"github.com/tokenlab/tokenlab/server/httpapi"
-	"github.com/tokenlab/tokenlab/server/sqlitestore"
+	"github.com/tokenlab/tokenlab/server/servertest"
 )
 
 const (
@@ -43,16 +42,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st, err := sqlitestore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	vclk := clock.NewVirtual(start)
-	srv, err := server.New(server.Config{Store: st, Clock: vclk, Policy: server.Policy{PasswordCost: 4}, SeedKey: key})
+	srv, vclk, err := servertest.Open(t.TempDir(), server.Policy{PasswordCost: 4}, start)
 	if err != nil {
 		t.Fatal(err)
 	}

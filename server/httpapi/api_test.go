@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,7 +17,7 @@ import (
 	"github.com/tokenlab/tokenlab/internal/oath"
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/httpapi"
-	"github.com/tokenlab/tokenlab/server/sqlitestore"
+	"github.com/tokenlab/tokenlab/server/servertest"
 )
 
 const (
@@ -37,14 +36,7 @@ type env struct {
 
 func newEnv(t testing.TB, virtual bool) *env {
 	t.Helper()
-	st, err := sqlitestore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	clk := clock.NewVirtual(time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC))
-	srv, err := server.New(server.Config{Store: st, Clock: clk, SeedKey: key, Policy: server.Policy{PasswordCost: 4}})
+	srv, clk, err := servertest.Open(t.TempDir(), server.Policy{PasswordCost: 4}, time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}

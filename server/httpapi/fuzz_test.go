@@ -1,17 +1,15 @@
 package httpapi_test
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tokenlab/tokenlab/internal/clock"
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/httpapi"
-	"github.com/tokenlab/tokenlab/server/sqlitestore"
+	"github.com/tokenlab/tokenlab/server/servertest"
 )
 
 // FuzzRequests sends arbitrary bodies to every route that reads one: no
@@ -29,14 +27,7 @@ func FuzzRequests(f *testing.F) {
 			f.Add(uint8(i), []byte(b))
 		}
 	}
-	st, err := sqlitestore.Open(f.TempDir())
-	if err != nil {
-		f.Fatal(err)
-	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	clk := clock.NewVirtual(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
-	srv, err := server.New(server.Config{Store: st, Clock: clk, SeedKey: key, Policy: server.Policy{PasswordCost: 4}})
+	srv, clk, err := servertest.Open(f.TempDir(), server.Policy{PasswordCost: 4}, time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/tokenlab/tokenlab/server"
-	"github.com/tokenlab/tokenlab/server/sqlitestore"
+	"github.com/tokenlab/tokenlab/server/servertest"
 )
 
 // oaDoc is as much of an OpenAPI 3 document as the tests check.
@@ -264,20 +263,7 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 }
 
 func TestOpenAPIServed(t *testing.T) {
-	st, err := sqlitestore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Store: st, SeedKey: key})
-	if err != nil {
-		st.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv, _ := servertest.New(t, server.Policy{})
 	ts := httptest.NewServer(New(srv, Options{AdminToken: "admin-secret", ServiceToken: "service-secret"}))
 	t.Cleanup(ts.Close)
 

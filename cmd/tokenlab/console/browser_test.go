@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"context"
-	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,12 +15,11 @@ import (
 
 	"github.com/tokenlab/tokenlab/cmd/tokenlab/console"
 	"github.com/tokenlab/tokenlab/emulator"
-	"github.com/tokenlab/tokenlab/internal/clock"
 	"github.com/tokenlab/tokenlab/internal/oath"
 	"github.com/tokenlab/tokenlab/internal/seedfile"
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/httpapi"
-	"github.com/tokenlab/tokenlab/server/sqlitestore"
+	"github.com/tokenlab/tokenlab/server/servertest"
 )
 
 // chromiumPath finds Debian's chromium; in CI a missing browser fails.
@@ -48,15 +46,8 @@ func chromiumPath(t *testing.T) string {
 func TestConsoleInARealBrowser(t *testing.T) {
 	browser := chromiumPath(t)
 	start := time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC)
-	vclk := clock.NewVirtual(start)
-	st, err := sqlitestore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
 	// Tokens valid 10 days, so that +30 days on the page expires one.
-	srv, err := server.New(server.Config{Store: st, Clock: vclk, SeedKey: key, Policy: server.Policy{PasswordCost: 4, Validity: 10 * 24 * time.Hour}})
+	srv, vclk, err := servertest.Open(t.TempDir(), server.Policy{Validity: 10 * 24 * time.Hour}, start)
 	if err != nil {
 		t.Fatal(err)
 	}

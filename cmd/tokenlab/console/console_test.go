@@ -3,7 +3,6 @@ package console_test
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -24,7 +23,7 @@ import (
 	"github.com/tokenlab/tokenlab/internal/clock"
 	"github.com/tokenlab/tokenlab/internal/oath"
 	"github.com/tokenlab/tokenlab/server"
-	"github.com/tokenlab/tokenlab/server/sqlitestore"
+	"github.com/tokenlab/tokenlab/server/servertest"
 )
 
 const adminToken = "console-test-admin"
@@ -47,17 +46,9 @@ type fixture struct {
 
 func newFixture(t *testing.T, virtual bool) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background(), clk: clock.NewVirtual(start)}
-	st, err := sqlitestore.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	f.srv, err = server.New(server.Config{Store: st, Clock: f.clk, Policy: server.Policy{PasswordCost: 4}, SeedKey: key})
-	if err != nil {
+	f := &fixture{t: t, ctx: context.Background()}
+	var err error
+	if f.srv, f.clk, err = servertest.Open(t.TempDir(), server.Policy{}, start); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.srv.Close() })
