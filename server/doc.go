@@ -71,6 +71,11 @@
 //	OperatorName, PortalName  Exostar, MAG (they fill the guide's messages)
 //	SyncWindow                1000 steps either way (activation, resync)
 //	LoginWindow               1 step either way, around time + learned drift
+//	DriftTracking             offset: the window follows the learned offset;
+//	                          fixed: no tracking; rate: offset + estimated
+//	                          rate, widened by its doubt since the last sync
+//	MaxDriftPPM               15 ppm: the worst drift the rate policy assumes
+//	MaxLoginWindow            10 steps either way: the rate policy's cap
 //	HOTPLookAhead             10 counters
 //	LockoutThreshold          5 consecutive wrong codes
 //	ActivationAttempts        3 failed activations, then blocked (admin reset)

@@ -128,6 +128,13 @@ type Token struct {
 
 	// DriftSteps is the learned offset of the token's clock, in steps.
 	DriftSteps int64 `json:"drift_steps"`
+	// AnchorAt and AnchorDrift are the last successful sync: when, and the
+	// drift (steps) found then. DriftPPM is the estimated drift rate from
+	// RateSamples intervals between syncs (rate policy).
+	AnchorAt    time.Time `json:"anchor_at,omitzero"`
+	AnchorDrift int64     `json:"anchor_drift,omitempty"`
+	DriftPPM    float64   `json:"drift_ppm,omitempty"`
+	RateSamples int       `json:"rate_samples,omitempty"`
 	// LastStep is the last accepted time step (TOTP) or counter (HOTP); a
 	// code is accepted only for a later step. -1: none yet.
 	LastStep int64 `json:"last_step"`

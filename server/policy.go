@@ -18,6 +18,23 @@ type Policy struct {
 	// LoginWindow is how many steps either side of the server's time plus
 	// the learned drift a login code may come from. Default 1.
 	LoginWindow int
+	// DriftTracking is how a login's window follows a token's clock:
+	//   - "offset" (the default): centred on the drift learned at the last
+	//     success, ±LoginWindow;
+	//   - "fixed": centred on the server's time, ±LoginWindow, whatever the
+	//     token's drift (no tracking);
+	//   - "rate": besides the offset, the drift rate is estimated from the
+	//     successes, the window is centred on the offset predicted for now and
+	//     widened by what the rate may still be wrong by since the last
+	//     success — MaxDriftPPM until a rate is known, less as it firms up —
+	//     at most MaxLoginWindow steps either way.
+	DriftTracking string
+	// MaxDriftPPM is the worst clock drift the rate policy allows for.
+	// Default 15 ppm (real tokens: 3 to 12).
+	MaxDriftPPM float64
+	// MaxLoginWindow caps the rate policy's widened window. Default 10
+	// steps either way (21 codes accepted per attempt at most).
+	MaxLoginWindow int
 	// HOTPLookAhead is how many counters past the last accepted one an HOTP
 	// login code may come from. Default 10.
 	HOTPLookAhead int
@@ -64,6 +81,13 @@ type Policy struct {
 
 const day = 24 * time.Hour
 
+// The drift tracking policies.
+const (
+	DriftFixed  = "fixed"
+	DriftOffset = "offset"
+	DriftRate   = "rate"
+)
+
 // withDefaults returns p with every zero field set to its default.
 func (p Policy) withDefaults() Policy {
 	def := func(v *int, d int) {
@@ -84,6 +108,13 @@ func (p Policy) withDefaults() Policy {
 	}
 	def(&p.SyncWindow, 1000)
 	def(&p.LoginWindow, 1)
+	if p.DriftTracking == "" {
+		p.DriftTracking = DriftOffset
+	}
+	if p.MaxDriftPPM == 0 {
+		p.MaxDriftPPM = 15
+	}
+	def(&p.MaxLoginWindow, 10)
 	def(&p.HOTPLookAhead, 10)
 	def(&p.LockoutThreshold, 5)
 	def(&p.ActivationAttempts, 3)

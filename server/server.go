@@ -232,6 +232,7 @@ type TokenView struct {
 	FailCount     int       `json:"fail_count"`
 	Blocked       bool      `json:"blocked"`
 	DriftSteps    int64     `json:"drift_steps"`
+	DriftPPM      float64   `json:"drift_ppm"`
 	LastStep      *int64    `json:"last_step"`
 	SuspendedBy   string    `json:"suspended_by,omitempty"`
 	ActivatedAt   time.Time `json:"activated_at,omitzero"`
@@ -245,7 +246,7 @@ func viewOf(t Token) TokenView {
 	v := TokenView{
 		Serial: t.Serial, Status: t.Status, SubStatus: string(t.Status), StatusDisplay: t.Status.Display(t.Locked),
 		Kind: t.Kind.String(), Algorithm: t.Algorithm.String(), Digits: t.Digits, OwnerID: t.OwnerID, Level: t.Level,
-		FailCount: t.FailCount, Blocked: t.Blocked, DriftSteps: t.DriftSteps, SuspendedBy: t.SuspendedBy,
+		FailCount: t.FailCount, Blocked: t.Blocked, DriftSteps: t.DriftSteps, DriftPPM: t.DriftPPM, SuspendedBy: t.SuspendedBy,
 		ActivatedAt: t.ActivatedAt, LastUsedAt: t.LastUsedAt, RevokedAt: t.RevokedAt,
 	}
 	if !t.ExpiresAt.IsZero() {

@@ -124,7 +124,8 @@ func (s *Server) Activate(ctx context.Context, userID, serial, otp1, otp2 string
 		t.OwnerID, t.Level = userID, sp.Level
 		t.LastStep, t.FailCount, t.ActivationFailures, t.ResyncFailures, t.Locked = step, 0, 0, 0, false
 		if t.Kind == oath.TOTP {
-			t.DriftSteps = step - nowStep
+			t.AnchorAt, t.DriftPPM, t.RateSamples = time.Time{}, 0, 0
+			s.synced(&t, now, step-nowStep)
 		}
 		t.ActivatedAt, t.LastUsedAt = now, now
 		purchased := t.PurchasedAt
@@ -233,7 +234,7 @@ func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verifi
 	)
 	if t.Kind == oath.TOTP {
 		nowStep = t.step(now)
-		center, radius = nowStep+t.DriftSteps, s.policy.LoginWindow
+		center, radius = s.loginWindow(&t, now)
 	}
 	// HOTP: the look-ahead either side of the next counter also finds
 	// recently used counters, so that their replay is named as such.
@@ -241,7 +242,7 @@ func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verifi
 	if ok {
 		t.LastStep, t.FailCount, t.LastUsedAt = st, 0, now
 		if t.Kind == oath.TOTP {
-			t.DriftSteps = st - nowStep
+			s.synced(&t, now, st-nowStep)
 		}
 		if err := tx.PutToken(t); err != nil {
 			return Verification{}, t, err
@@ -358,7 +359,7 @@ func (s *Server) Resync(ctx context.Context, actor Actor, serial, otp1, otp2 str
 		}
 		t.LastStep, t.Locked, t.FailCount, t.ResyncFailures, t.LastUsedAt = step, false, 0, 0, now
 		if t.Kind == oath.TOTP {
-			t.DriftSteps = step - nowStep
+			s.synced(&t, now, step-nowStep)
 		}
 		out = viewOf(t)
 		return tx.PutToken(t)

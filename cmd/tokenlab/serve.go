@@ -45,6 +45,7 @@ func defaultDataDir() (string, error) {
 type serveFlags struct {
 	addr, data, adminToken, serviceToken, clockStart, logFormat string
 	virtualClock, demo                                          bool
+	driftTracking                                               string
 	sweepEvery                                                  time.Duration
 	store                                                       func() (*emulator.Store, error)
 }
@@ -77,6 +78,7 @@ stops the server gracefully: requests in flight finish, the store closes.`,
 	fl.BoolVar(&f.demo, "demo", false, "seed a demo fleet, accounts and sponsorships, and print a walkthrough")
 	fl.DurationVar(&f.sweepEvery, "sweep-every", time.Minute, "how often a real-clock server runs the expiry sweep")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&f.driftTracking, "drift-tracking", server.DriftOffset, "how login windows follow a token's clock: offset, fixed or rate")
 	var storePath string
 	fl.StringVar(&storePath, "store", "", "token store of the console's and --demo's virtual tokens (default $TOKENLAB_HOME/tokens.json)")
 	f.store = func() (*emulator.Store, error) { return openTokenStore(storePath) }
@@ -163,7 +165,13 @@ func (a *app) serve(f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{Store: st, Clock: clk, SeedKey: key})
+	switch f.driftTracking {
+	case server.DriftOffset, server.DriftFixed, server.DriftRate:
+	default:
+		st.Close()
+		return usagef("invalid --drift-tracking %q: use offset, fixed or rate", f.driftTracking)
+	}
+	srv, err := server.New(server.Config{Store: st, Clock: clk, SeedKey: key, Policy: server.Policy{DriftTracking: f.driftTracking}})
 	if err != nil {
 		st.Close()
 		return err

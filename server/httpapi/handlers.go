@@ -42,6 +42,7 @@ func (a *api) policy(w http.ResponseWriter, _ *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"operator_name": p.OperatorName, "portal_name": p.PortalName, "sync_window": p.SyncWindow, "login_window": p.LoginWindow,
+		"drift_tracking": p.DriftTracking, "max_drift_ppm": p.MaxDriftPPM, "max_login_window": p.MaxLoginWindow,
 		"hotp_look_ahead": p.HOTPLookAhead, "lockout_threshold": p.LockoutThreshold, "activation_attempts": p.ActivationAttempts,
 		"resync_attempts": p.ResyncAttempts, "validity_days": days(p.Validity), "expiry_reminder_days": days(p.ExpiryReminder),
 		"suspended_revoke_after_days": days(p.SuspendedRevokeAfter), "expired_revoke_after_days": days(p.ExpiredRevokeAfter),
