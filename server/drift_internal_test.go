@@ -10,7 +10,7 @@ import (
 // rates narrow it; it never exceeds MaxLoginWindow (the security cost: at
 // most 2×10+1 codes accepted per attempt).
 func TestRateWindowWidensWithDoubtAndIsCapped(t *testing.T) {
-	s := &Server{policy: Policy{DriftTracking: DriftRate}.withDefaults()}
+	p := Policy{DriftTracking: DriftRate}.withDefaults()
 	anchor := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	tok := &Token{PeriodS: 30, AnchorAt: anchor, AnchorDrift: 2}
 	for _, c := range []struct {
@@ -28,7 +28,7 @@ func TestRateWindowWidensWithDoubtAndIsCapped(t *testing.T) {
 	} {
 		tok.RateSamples, tok.DriftPPM = c.samples, c.ppm
 		now := anchor.Add(c.after)
-		center, radius := s.loginWindow(tok, now)
+		center, radius := p.loginWindow(tok, now)
 		if center-tok.step(now) != c.center || radius != c.radius {
 			t.Errorf("%v after sync, %d samples, %+g ppm: centre %+d radius %d; want %+d and %d",
 				c.after, c.samples, c.ppm, center-tok.step(now), radius, c.center, c.radius)

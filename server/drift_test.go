@@ -63,3 +63,39 @@ func TestFixedPolicyIgnoresTheLearnedDrift(t *testing.T) {
 		}
 	}
 }
+
+// TestDriftSimDecidesAsTheServer: the simulator and the real (SQLite)
+// server, fed the same drifting tokens and login times, accept and refuse
+// the same logins under every policy.
+func TestDriftSimDecidesAsTheServer(t *testing.T) {
+	for _, policy := range []string{server.DriftFixed, server.DriftOffset, server.DriftRate} {
+		for _, ppm := range []float64{12, -9, 4} {
+			f := newFixture(t, server.Policy{DriftTracking: policy, Validity: 10 * 365 * day})
+			u, d := f.user(), f.importToken()
+			d.ppm, d.since = ppm, f.clk.Now()
+			f.sponsor(u, d.serial)
+			_, err := f.activate(u, d)
+			f.ok(err)
+			deviceStep := func() int64 {
+				at := f.clk.Now()
+				tok := at.Add(time.Duration(d.ppm * 1e-6 * float64(at.Sub(d.since))))
+				return tok.Unix() / 30
+			}
+			sim := server.NewDriftSim(server.Policy{DriftTracking: policy})
+			st := server.Token{PeriodS: 30}
+			sim.Activate(&st, f.clk.Now(), deviceStep())
+			for i := range 10 {
+				f.clk.Step(time.Duration(20+i*13) * day)
+				f.nextStep()
+				_, err := f.srv.Verify(f.ctx, u, d.code(f.clk.Now()))
+				got, _ := sim.Login(&st, f.clk.Now(), deviceStep())
+				if got != (err == nil) {
+					t.Fatalf("%s %+g ppm, login %d: simulator %v, server %v", policy, ppm, i, got, err)
+				}
+				if v := f.status(d.serial); v.DriftSteps != st.DriftSteps || v.SubStatus == "locked" != st.Locked {
+					t.Fatalf("%s %+g ppm, login %d: server drift %d locked %v; simulator %d %v", policy, ppm, i, v.DriftSteps, v.SubStatus == "locked", st.DriftSteps, st.Locked)
+				}
+			}
+		}
+	}
+}
