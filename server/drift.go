@@ -30,7 +30,7 @@ func (p Policy) loginWindow(t *Token, now time.Time) (center int64, radius int) 
 		// interval measured narrows that, never below 2 ppm.
 		doubt := p.MaxDriftPPM / float64(1+t.RateSamples)
 		doubt = math.Max(doubt, 2)
-		widen := int(math.Ceil(doubt * 1e-6 * elapsed / period))
+		widen := int(math.Round(doubt * 1e-6 * elapsed / period)) // a fraction of a step of doubt costs no extra code
 		return nowStep + int64(math.Round(predicted)), min(p.LoginWindow+widen, p.MaxLoginWindow)
 	}
 	return nowStep + t.DriftSteps, p.LoginWindow
