@@ -30,8 +30,9 @@ var pragmas = []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(F
 
 // Store is a server.Store on a SQLite database.
 type Store struct {
-	w *sql.DB // one connection, BEGIN IMMEDIATE: Updates
-	r *sql.DB // query_only connections: Views
+	w      *sql.DB    // one connection, BEGIN IMMEDIATE: Updates
+	wStmts *stmtCache // the committer's prepared statements on w
+	r      *sql.DB    // query_only connections: Views
 
 	// Group commit: Updates queue for one committer goroutine.
 	queue     chan *queuedUpdate
@@ -88,7 +89,7 @@ func Open(dir string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: w}
+	s := &Store{w: w, wStmts: newStmtCache(w)}
 	if err := s.init(context.Background()); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
@@ -106,7 +107,8 @@ func Open(dir string) (*Store, error) {
 	r.SetMaxIdleConns(n)
 	s.r = r
 	if err := r.PingContext(context.Background()); err != nil {
-		s.Close()
+		r.Close() // not s.Close: the committer has not started
+		w.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	s.queue, s.stop, s.done = make(chan *queuedUpdate, MaxBatch), make(chan struct{}), make(chan struct{})
@@ -217,7 +219,7 @@ func (s *Store) commit(batch []*queuedUpdate) {
 			results[i].err = err
 			continue
 		}
-		results[i] = runInSavepoint(sqlTx, u)
+		results[i] = runInSavepoint(sqlTx, u, s.wStmts)
 	}
 	if err := sqlTx.Commit(); err != nil {
 		for i := range results {
@@ -227,11 +229,15 @@ func (s *Store) commit(batch []*queuedUpdate) {
 		}
 	}
 	deliver()
+	s.wStmts.prepareWanted() // the connection is free again
 }
 
 // runInSavepoint runs one Update's fn; its writes are undone if it fails.
-func runInSavepoint(sqlTx *sql.Tx, u *queuedUpdate) (res updateResult) {
-	if _, err := sqlTx.Exec("SAVEPOINT u"); err != nil {
+func runInSavepoint(sqlTx *sql.Tx, u *queuedUpdate, stmts *stmtCache) (res updateResult) {
+	// The savepoint statements run whatever the Update's context: a
+	// cancelled Update must still be rolled back.
+	bg := &tx{ctx: context.Background(), tx: sqlTx, stmts: stmts}
+	if _, err := bg.exec("SAVEPOINT u"); err != nil {
 		return updateResult{err: fmt.Errorf("sqlitestore: savepoint: %w", err)}
 	}
 	defer func() {
@@ -239,15 +245,15 @@ func runInSavepoint(sqlTx *sql.Tx, u *queuedUpdate) (res updateResult) {
 			res = updateResult{panicked: p}
 		}
 		if res.err != nil || res.panicked != nil {
-			if _, err := sqlTx.Exec("ROLLBACK TO u"); err != nil && res.panicked == nil {
+			if _, err := bg.exec("ROLLBACK TO u"); err != nil && res.panicked == nil {
 				res.err = errors.Join(res.err, fmt.Errorf("sqlitestore: rollback to savepoint: %w", err))
 			}
 		}
-		if _, err := sqlTx.Exec("RELEASE u"); err != nil && res.err == nil && res.panicked == nil {
+		if _, err := bg.exec("RELEASE u"); err != nil && res.err == nil && res.panicked == nil {
 			res.err = fmt.Errorf("sqlitestore: release savepoint: %w", err)
 		}
 	}()
-	err := u.fn(&tx{ctx: u.ctx, tx: sqlTx})
+	err := u.fn(&tx{ctx: u.ctx, tx: sqlTx, stmts: stmts})
 	if err == nil {
 		err = u.ctx.Err() // cancelled while it ran: as if the transaction were the caller's, nothing is kept
 	}
@@ -268,11 +274,12 @@ func (s *Store) View(ctx context.Context, fn func(server.Tx) error) error {
 // Close closes the database: queued Updates fail, the one committing
 // finishes first.
 func (s *Store) Close() error {
+	var errs []error
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.done
+		errs = append(errs, s.wStmts.close()) // the committer has stopped
 	})
-	var errs []error
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}

@@ -1058,3 +1058,43 @@ func TestGroupCommitIsolatesEachUpdate(t *testing.T) {
 		return err
 	})
 }
+
+// The writer's statements are prepared after their first commit and reused
+// from then on, including the savepoint statements, and a rollback after a
+// failure still works with prepared statements.
+func TestStatementsArePreparedAndReused(t *testing.T) {
+	s := openTest(t)
+	update(t, s, func(tx server.Tx) error { return tx.PutAccount(server.Account{UserID: "u1", CreatedAt: at(0)}) })
+	s.Update(context.Background(), func(server.Tx) error { return nil }) // the committer prepares after each commit
+	for _, q := range []string{"SAVEPOINT u", "RELEASE u"} {
+		if s.wStmts.ready[q] == nil {
+			t.Errorf("%q not prepared after a commit", q)
+		}
+	}
+	prepared := len(s.wStmts.ready)
+	for i := range 3 {
+		update(t, s, func(tx server.Tx) error {
+			return tx.PutAccount(server.Account{UserID: "u1", CreatedAt: at(i)})
+		})
+		err := s.Update(context.Background(), func(tx server.Tx) error {
+			if err := tx.PutAccount(server.Account{UserID: "u1", CreatedAt: at(3600)}); err != nil {
+				return err
+			}
+			return errors.New("refused")
+		})
+		if err == nil || err.Error() != "refused" {
+			t.Fatalf("update: %v, want refused", err)
+		}
+	}
+	var got server.Account
+	view(t, s, func(tx server.Tx) (err error) { got, err = tx.Account("u1"); return err })
+	if !got.CreatedAt.Equal(at(2)) {
+		t.Errorf("created_at %v, want %v: the refused updates were not rolled back", got.CreatedAt, at(2))
+	}
+	if s.wStmts.ready["ROLLBACK TO u"] == nil {
+		t.Errorf("ROLLBACK TO not prepared")
+	}
+	if n := len(s.wStmts.ready); n != prepared+1 {
+		t.Errorf("%d statements prepared, want %d: the same queries were prepared again", n, prepared+1)
+	}
+}

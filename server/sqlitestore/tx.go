@@ -15,8 +15,9 @@ import (
 
 // tx is a server.Tx on a SQL transaction.
 type tx struct {
-	ctx context.Context
-	tx  *sql.Tx
+	ctx   context.Context
+	tx    *sql.Tx
+	stmts *stmtCache // the writer's prepared statements; nil in a View
 }
 
 var _ server.Tx = (*tx)(nil)
@@ -44,7 +45,7 @@ func put[T any](t *tx, what, query string, v T, args ...any) error {
 	if err != nil {
 		return fmt.Errorf("put %s: %w", what, err)
 	}
-	if _, err := t.tx.ExecContext(t.ctx, query, append(args, data)...); err != nil {
+	if _, err := t.exec(query, append(args, data)...); err != nil {
 		return fmt.Errorf("put %s: %w", what, err)
 	}
 	return nil
@@ -54,7 +55,7 @@ func put[T any](t *tx, what, query string, v T, args ...any) error {
 func get[T any](t *tx, what, query string, args ...any) (T, error) {
 	var v T
 	var data string
-	err := t.tx.QueryRowContext(t.ctx, query, args...).Scan(&data)
+	err := t.queryRow(query, args...).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, fmt.Errorf("%s: %w", what, server.ErrNotFound)
 	}
@@ -70,7 +71,7 @@ func get[T any](t *tx, what, query string, args ...any) (T, error) {
 // list reads the records of the query's rows, of columns id and data; set,
 // if not nil, gives each record the id of its row.
 func list[T any](t *tx, what string, set func(*T, int64), query string, args ...any) ([]T, error) {
-	rows, err := t.tx.QueryContext(t.ctx, query, args...)
+	rows, err := t.query(query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", what, err)
 	}
@@ -104,7 +105,7 @@ func insert[T any](t *tx, what, query string, v T, args ...any) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("add %s: %w", what, err)
 	}
-	res, err := t.tx.ExecContext(t.ctx, query, append(args, data)...)
+	res, err := t.exec(query, append(args, data)...)
 	if err != nil {
 		return 0, fmt.Errorf("add %s: %w", what, err)
 	}
@@ -211,7 +212,7 @@ func (t *tx) Applications() ([]server.Application, error) {
 
 func (t *tx) TermsAccepted(userID, appID string) (bool, error) {
 	var n int
-	err := t.tx.QueryRowContext(t.ctx,
+	err := t.queryRow(
 		`SELECT count(*) FROM terms WHERE user_id = ? AND app_id = ?`, userID, appID).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("terms of %q for %q: %w", appID, userID, err)
@@ -221,7 +222,7 @@ func (t *tx) TermsAccepted(userID, appID string) (bool, error) {
 
 // AcceptTerms records the acceptance; accepting again records the new time.
 func (t *tx) AcceptTerms(userID, appID string, at time.Time) error {
-	_, err := t.tx.ExecContext(t.ctx,
+	_, err := t.exec(
 		`INSERT INTO terms (user_id, app_id, accepted_at) VALUES (?, ?, ?)
 		ON CONFLICT (user_id, app_id) DO UPDATE SET accepted_at = excluded.accepted_at`,
 		userID, appID, at.UTC().Format(time.RFC3339Nano))
