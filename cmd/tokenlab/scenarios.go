@@ -33,7 +33,7 @@ fixtures/scenarios, found from the working directory upwards).`,
 			if o.AdminToken == "" {
 				o.AdminToken = os.Getenv("TOKENLAB_ADMIN_TOKEN")
 			}
-			if fi, err := os.Stdout.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+			if !isTerminal(os.Stdout) {
 				o.NoColor = true // a log file or a CI console
 			}
 			if !scenarios.Run(o) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/emulator"
 	"github.com/tokenlab/tokenlab/server"
+	"github.com/tokenlab/tokenlab/server/httpapi"
 )
 
 // simResult is what one policy did to the fleet.
@@ -229,18 +230,9 @@ as an SVG.`,
 	return cmd
 }
 
-// parseEvery reads a Go duration or a number of days ("90d").
+// parseEvery reads a Go duration or days ("90d"), as the API's clock does.
 func parseEvery(s string) (time.Duration, error) {
-	var d time.Duration
-	var err error
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		var days int
-		if _, err = fmt.Sscanf(n, "%d", &days); err == nil {
-			d = time.Duration(days) * 24 * time.Hour
-		}
-	} else {
-		d, err = time.ParseDuration(s)
-	}
+	d, err := httpapi.ParseDuration(s)
 	if err != nil || d < time.Hour {
 		return 0, usagef("invalid --every %q: use a duration of an hour or more, e.g. 24h or 90d", s)
 	}

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tokenlab/tokenlab/server"
+	"github.com/tokenlab/tokenlab/server/httpapi"
 )
 
 type serverData struct {
@@ -177,20 +177,12 @@ func signedAdvance(s string) string {
 	return "+" + s
 }
 
-// parseAdvance reads a Go duration, or a whole number of days ("30d").
+// parseAdvance reads a clock move: a Go duration or days ("30d"), as the
+// API's clock endpoint reads it, but not zero.
 func parseAdvance(s string) (time.Duration, error) {
-	bad := fmt.Errorf("invalid clock move %q: use a duration such as 30s, 90m or 30d", s)
-	body := strings.TrimPrefix(s, "+")
-	if strings.HasSuffix(body, "d") {
-		n, err := strconv.Atoi(strings.TrimSuffix(body, "d"))
-		if err != nil || n == 0 || n < -36500 || n > 36500 {
-			return 0, bad
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(body)
+	d, err := httpapi.ParseDuration(s)
 	if err != nil || d == 0 {
-		return 0, bad
+		return 0, fmt.Errorf("invalid clock move %q: use a duration such as 30s, 90m or 30d", s)
 	}
 	return d, nil
 }
