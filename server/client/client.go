@@ -20,12 +20,27 @@ import (
 // DefaultTimeout is the timeout of the HTTP client New makes.
 const DefaultTimeout = 30 * time.Second
 
+// MaxIdleConnsPerServer is how many idle connections to one server the
+// clients New makes keep open. A portal verifies logins concurrently;
+// net/http's default of 2 would close and reopen a connection for most
+// requests beyond the second in flight.
+const MaxIdleConnsPerServer = 128
+
+// transport is the connection pool the clients New makes share.
+var transport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = MaxIdleConnsPerServer
+	t.MaxIdleConns = max(t.MaxIdleConns, MaxIdleConnsPerServer)
+	return t
+}()
+
 // maxErrorBody is how much of an error response is read.
 const maxErrorBody = 1 << 20
 
 // Client calls a tokenlab server's HTTP API. Its fields may be set directly;
 // a nil HTTP means a client with DefaultTimeout. It is safe for concurrent
-// use once its fields are set.
+// use once its fields are set, and keeps up to MaxIdleConnsPerServer
+// connections to the server open for reuse.
 type Client struct {
 	// BaseURL is the server's address, e.g. "http://localhost:8080".
 	BaseURL string
@@ -39,7 +54,7 @@ type Client struct {
 // New returns a client of the server at baseURL (a trailing "/" is trimmed)
 // that authenticates with token.
 func New(baseURL, token string) *Client {
-	return &Client{BaseURL: strings.TrimSuffix(baseURL, "/"), AuthToken: token, HTTP: &http.Client{Timeout: DefaultTimeout}}
+	return &Client{BaseURL: strings.TrimSuffix(baseURL, "/"), AuthToken: token, HTTP: &http.Client{Timeout: DefaultTimeout, Transport: transport}}
 }
 
 // Error is a refusal from the server: the HTTP status and the
@@ -148,7 +163,7 @@ func (c *Client) send(ctx context.Context, method, route string, args []string, 
 	return nil
 }
 
-var defaultHTTP = &http.Client{Timeout: DefaultTimeout}
+var defaultHTTP = &http.Client{Timeout: DefaultTimeout, Transport: transport}
 
 // fill puts the path-escaped args into route's {…} segments, in order.
 func fill(route string, args []string) string {
