@@ -225,6 +225,50 @@ func TestTimesStoredInUTC(t *testing.T) {
 	}
 }
 
+// TestPutTokenKeepsColumnsWithRecord: a put that leaves the indexed columns
+// as they are changes only the data (the login path); one that changes any
+// of them — a NULL next event included — must move the row in its index.
+func TestPutTokenKeepsColumnsWithRecord(t *testing.T) {
+	s := openTest(t)
+	k := server.Token{Serial: "T1", OwnerID: "u1", Status: server.StatusActive, NextEventAt: at(10), LastStep: 1}
+	steps := []struct {
+		name   string
+		change func(*server.Token)
+	}{
+		{"data only", func(k *server.Token) { k.LastStep = 2 }},
+		{"owner", func(k *server.Token) { k.OwnerID = "u2" }},
+		{"status", func(k *server.Token) { k.Status = server.StatusSuspended }},
+		{"next event cleared", func(k *server.Token) { k.NextEventAt = time.Time{} }},
+		{"data only, no next event", func(k *server.Token) { k.LastStep = 3 }},
+		{"next event set", func(k *server.Token) { k.NextEventAt = at(20) }},
+		{"owner cleared", func(k *server.Token) { k.OwnerID = "" }},
+	}
+	update(t, s, func(tx server.Tx) error { return tx.PutToken(k) })
+	for _, st := range steps {
+		st.change(&k)
+		update(t, s, func(tx server.Tx) error { return tx.PutToken(k) })
+		var owner sql.NullString
+		var status string
+		var next sql.NullInt64
+		if err := s.r.QueryRow(`SELECT owner_id, status, next_event_at FROM tokens WHERE serial = 'T1'`).Scan(&owner, &status, &next); err != nil {
+			t.Fatal(err)
+		}
+		if owner.String != k.OwnerID || status != string(k.Status) || next.Valid != !k.NextEventAt.IsZero() || next.Valid && next.Int64 != k.NextEventAt.UnixNano() {
+			t.Errorf("%s: columns %v %q %v, want %q %q %v", st.name, owner, status, next, k.OwnerID, k.Status, k.NextEventAt)
+		}
+		view(t, s, func(tx server.Tx) error {
+			got, err := tx.Token("T1")
+			if err != nil {
+				return err
+			}
+			if !reflect.DeepEqual(got, k) {
+				t.Errorf("%s: got %+v, want %+v", st.name, got, k)
+			}
+			return nil
+		})
+	}
+}
+
 func TestUpsertReplaces(t *testing.T) {
 	s := openTest(t)
 	first := fullToken("T1")
