@@ -47,6 +47,22 @@
 // inside its function: it would wait for the connection it holds, until
 // its context ends.
 //
+// # Group commit and the row cache
+//
+// Updates are run by one committer goroutine. Those that queue while a
+// commit is on disk run next, each in its own savepoint (rolled back alone
+// if it fails or panics), and share one COMMIT and fsync; each is
+// acknowledged only after that commit. Logins touch only the token's data
+// column, so they leave the token indexes alone.
+//
+// The committer keeps the data text of the accounts and tokens it has read
+// or written, and each owner's token serials, so a login reads neither
+// from SQLite (rows.go). The cache holds exactly what the committer's
+// transaction would read: an Update's writes are dropped from it when its
+// savepoint is rolled back, and all of it when a commit fails or another
+// connection has committed meanwhile (PRAGMA data_version). It is bounded
+// (16 MiB of data) and Views do not use it.
+//
 // # Migrations
 //
 // The schema version is SQLite's PRAGMA user_version, which lives in the

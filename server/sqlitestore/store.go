@@ -32,6 +32,7 @@ var pragmas = []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(F
 type Store struct {
 	w      *sql.DB    // one connection, BEGIN IMMEDIATE: Updates
 	wStmts *stmtCache // the committer's prepared statements on w
+	wRows  *rowCache  // the committer's cached rows
 	r      *sql.DB    // query_only connections: Views
 
 	// Group commit: Updates queue for one committer goroutine.
@@ -89,7 +90,7 @@ func Open(dir string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: w, wStmts: newStmtCache(w)}
+	s := &Store{w: w, wStmts: newStmtCache(w), wRows: newRowCache(maxCachedRowBytes)}
 	if err := s.init(context.Background()); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
@@ -214,14 +215,16 @@ func (s *Store) commit(batch []*queuedUpdate) {
 		deliver()
 		return
 	}
+	s.checkDataVersion(sqlTx)
 	for i, u := range batch {
 		if err := u.ctx.Err(); err != nil {
 			results[i].err = err
 			continue
 		}
-		results[i] = runInSavepoint(sqlTx, u, s.wStmts)
+		results[i] = runInSavepoint(sqlTx, u, s.wStmts, s.wRows)
 	}
 	if err := sqlTx.Commit(); err != nil {
+		s.wRows.reset()
 		for i := range results {
 			if results[i].err == nil && results[i].panicked == nil {
 				results[i].err = fmt.Errorf("sqlitestore: commit: %w", err)
@@ -232,28 +235,47 @@ func (s *Store) commit(batch []*queuedUpdate) {
 	s.wStmts.prepareWanted() // the connection is free again
 }
 
+// checkDataVersion forgets the cached rows if another connection (another
+// process) has committed since the committer's last transaction. The open
+// transaction holds the write lock, so none can commit while it runs.
+func (s *Store) checkDataVersion(sqlTx *sql.Tx) {
+	var v int64
+	if err := sqlTx.QueryRow("PRAGMA data_version").Scan(&v); err != nil || v != s.wRows.dataVersion {
+		s.wRows.reset()
+		s.wRows.dataVersion = v
+	}
+}
+
 // runInSavepoint runs one Update's fn; its writes are undone if it fails.
-func runInSavepoint(sqlTx *sql.Tx, u *queuedUpdate, stmts *stmtCache) (res updateResult) {
+func runInSavepoint(sqlTx *sql.Tx, u *queuedUpdate, stmts *stmtCache, rows *rowCache) (res updateResult) {
 	// The savepoint statements run whatever the Update's context: a
 	// cancelled Update must still be rolled back.
 	bg := &tx{ctx: context.Background(), tx: sqlTx, stmts: stmts}
 	if _, err := bg.exec("SAVEPOINT u"); err != nil {
 		return updateResult{err: fmt.Errorf("sqlitestore: savepoint: %w", err)}
 	}
+	rows.begin()
 	defer func() {
 		if p := recover(); p != nil {
 			res = updateResult{panicked: p}
 		}
 		if res.err != nil || res.panicked != nil {
-			if _, err := bg.exec("ROLLBACK TO u"); err != nil && res.panicked == nil {
-				res.err = errors.Join(res.err, fmt.Errorf("sqlitestore: rollback to savepoint: %w", err))
+			rows.rollBack()
+			if _, err := bg.exec("ROLLBACK TO u"); err != nil {
+				rows.reset()
+				if res.panicked == nil {
+					res.err = errors.Join(res.err, fmt.Errorf("sqlitestore: rollback to savepoint: %w", err))
+				}
 			}
 		}
-		if _, err := bg.exec("RELEASE u"); err != nil && res.err == nil && res.panicked == nil {
-			res.err = fmt.Errorf("sqlitestore: release savepoint: %w", err)
+		if _, err := bg.exec("RELEASE u"); err != nil {
+			rows.reset()
+			if res.err == nil && res.panicked == nil {
+				res.err = fmt.Errorf("sqlitestore: release savepoint: %w", err)
+			}
 		}
 	}()
-	err := u.fn(&tx{ctx: u.ctx, tx: sqlTx, stmts: stmts})
+	err := u.fn(&tx{ctx: u.ctx, tx: sqlTx, stmts: stmts, rows: rows})
 	if err == nil {
 		err = u.ctx.Err() // cancelled while it ran: as if the transaction were the caller's, nothing is kept
 	}

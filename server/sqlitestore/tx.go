@@ -18,6 +18,7 @@ type tx struct {
 	ctx   context.Context
 	tx    *sql.Tx
 	stmts *stmtCache // the writer's prepared statements; nil in a View
+	rows  *rowCache  // the writer's cached rows; nil in a View
 }
 
 var _ server.Tx = (*tx)(nil)
@@ -41,27 +42,61 @@ func nanos(t time.Time) any {
 
 // put runs an upsert of one record with args, the last of which is v, encoded.
 func put[T any](t *tx, what, query string, v T, args ...any) error {
+	_, err := putData(t, what, query, v, args...)
+	return err
+}
+
+// putData is put, returning the data written.
+func putData[T any](t *tx, what, query string, v T, args ...any) (string, error) {
 	data, err := encode(v)
 	if err != nil {
-		return fmt.Errorf("put %s: %w", what, err)
+		return "", fmt.Errorf("put %s: %w", what, err)
 	}
 	if _, err := t.exec(query, append(args, data)...); err != nil {
-		return fmt.Errorf("put %s: %w", what, err)
+		return "", fmt.Errorf("put %s: %w", what, err)
 	}
-	return nil
+	return data, nil
 }
 
 // get reads the record of the query's one data column, ErrNotFound if none.
 func get[T any](t *tx, what, query string, args ...any) (T, error) {
 	var v T
+	data, err := getData(t, what, query, args...)
+	if err != nil {
+		return v, err
+	}
+	return decodeData[T](what, data)
+}
+
+// getData reads the query's one data column, ErrNotFound if no row.
+func getData(t *tx, what, query string, args ...any) (string, error) {
 	var data string
 	err := t.queryRow(query, args...).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return v, fmt.Errorf("%s: %w", what, server.ErrNotFound)
+		return "", fmt.Errorf("%s: %w", what, server.ErrNotFound)
 	}
 	if err != nil {
-		return v, fmt.Errorf("get %s: %w", what, err)
+		return "", fmt.Errorf("get %s: %w", what, err)
 	}
+	return data, nil
+}
+
+// getCached is get of the row k through the committer's cache.
+func getCached[T any](t *tx, k rowKey, what, query string, args ...any) (T, error) {
+	data, ok := t.rows.get(k)
+	if !ok {
+		var err error
+		if data, err = getData(t, what, query, args...); err != nil {
+			var v T
+			return v, err
+		}
+		t.rows.read(k, data)
+	}
+	return decodeData[T](what, data)
+}
+
+func decodeData[T any](what, data string) (T, error) {
+	var v T
 	if err := json.Unmarshal([]byte(data), &v); err != nil {
 		return v, fmt.Errorf("get %s: %w", what, err)
 	}
@@ -117,14 +152,18 @@ func insert[T any](t *tx, what, query string, v T, args ...any) (int64, error) {
 }
 
 func (t *tx) Account(userID string) (server.Account, error) {
-	return get[server.Account](t, fmt.Sprintf("account %q", userID),
+	return getCached[server.Account](t, rowKey{"accounts", userID}, fmt.Sprintf("account %q", userID),
 		`SELECT data FROM accounts WHERE user_id = ?`, userID)
 }
 
 func (t *tx) PutAccount(a server.Account) error {
-	return put(t, fmt.Sprintf("account %q", a.UserID),
+	data, err := putData(t, fmt.Sprintf("account %q", a.UserID),
 		`INSERT INTO accounts (user_id, data) VALUES (?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET data = excluded.data`, a, a.UserID)
+	if err == nil {
+		t.rows.wrote(rowKey{"accounts", a.UserID}, data)
+	}
+	return err
 }
 
 func (t *tx) Accounts() ([]server.Account, error) {
@@ -132,7 +171,7 @@ func (t *tx) Accounts() ([]server.Account, error) {
 }
 
 func (t *tx) Token(serial string) (server.Token, error) {
-	return get[server.Token](t, fmt.Sprintf("token %q", serial),
+	return getCached[server.Token](t, rowKey{"tokens", serial}, fmt.Sprintf("token %q", serial),
 		`SELECT data FROM tokens WHERE serial = ?`, serial)
 }
 
@@ -155,6 +194,7 @@ func (t *tx) PutToken(k server.Token) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("put %s: %w", what, err)
 	} else if n == 1 {
+		t.rows.wrote(rowKey{"tokens", k.Serial}, data)
 		return nil
 	}
 	if _, err := t.exec(`INSERT INTO tokens (serial, owner_id, status, next_event_at, data) VALUES (?, ?, ?, ?, ?)
@@ -163,10 +203,15 @@ func (t *tx) PutToken(k server.Token) error {
 		k.Serial, k.OwnerID, string(k.Status), nanos(k.NextEventAt), data); err != nil {
 		return fmt.Errorf("put %s: %w", what, err)
 	}
+	t.rows.wrote(rowKey{"tokens", k.Serial}, data)
+	t.rows.ownersChanged()
 	return nil
 }
 
 func (t *tx) Tokens(f server.TokenFilter) ([]server.Token, error) {
+	if f.OwnerID != "" && f.Status == "" && t.rows != nil {
+		return t.ownedTokens(f.OwnerID)
+	}
 	var where []string
 	var args []any
 	if f.OwnerID != "" {
@@ -182,6 +227,52 @@ func (t *tx) Tokens(f server.TokenFilter) ([]server.Token, error) {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	return list[server.Token](t, "tokens", nil, q+" ORDER BY serial", args...)
+}
+
+// ownedTokens lists an owner's tokens through the committer's cache.
+func (t *tx) ownedTokens(owner string) ([]server.Token, error) {
+	if serials, ok := t.rows.ownedBy(owner); ok {
+		var out []server.Token // nil for none, as from the query
+		for _, serial := range serials {
+			data, ok := t.rows.get(rowKey{"tokens", serial})
+			if !ok {
+				break // dropped from the cache: read them all
+			}
+			var k server.Token
+			if err := json.Unmarshal([]byte(data), &k); err != nil {
+				return nil, fmt.Errorf("list tokens: %w", err)
+			}
+			out = append(out, k)
+		}
+		if len(out) == len(serials) {
+			return out, nil
+		}
+	}
+	rows, err := t.query(`SELECT serial, data FROM tokens WHERE owner_id = ? ORDER BY serial`, owner)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []server.Token
+	var serials []string
+	for rows.Next() {
+		var serial, data string
+		if err := rows.Scan(&serial, &data); err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		var k server.Token
+		if err := json.Unmarshal([]byte(data), &k); err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		t.rows.read(rowKey{"tokens", serial}, data)
+		serials = append(serials, serial)
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	t.rows.readOwned(owner, serials)
+	return out, nil
 }
 
 func (t *tx) TokensDue(at time.Time) ([]server.Token, error) {
