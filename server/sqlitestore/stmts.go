@@ -18,6 +18,12 @@ type stmtCache struct {
 	db     *sql.DB
 	ready  map[string]*sql.Stmt
 	wanted map[string]bool
+
+	// bound are the ready statements bound to the open transaction, which
+	// every Update of a batch shares: binding one again for each use cost
+	// more than the lookup.
+	tx    *sql.Tx
+	bound map[string]*sql.Stmt
 }
 
 // maxCachedStmts bounds the cache; the store's queries are a fixed set of
@@ -25,17 +31,27 @@ type stmtCache struct {
 const maxCachedStmts = 256
 
 func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, ready: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
+	return &stmtCache{db: db, ready: map[string]*sql.Stmt{}, wanted: map[string]bool{}, bound: map[string]*sql.Stmt{}}
 }
 
-// get is the prepared statement for query, nil (and remembered) if it is
-// not prepared yet; a nil cache prepares nothing.
-func (c *stmtCache) get(query string) *sql.Stmt {
+// get is the prepared statement for query bound to tx, nil (and
+// remembered) if it is not prepared yet; a nil cache prepares nothing.
+func (c *stmtCache) get(tx *sql.Tx, query string) *sql.Stmt {
 	if c == nil {
 		return nil
 	}
-	if s, ok := c.ready[query]; ok {
+	if c.tx != tx { // a new batch; the old one's bound statements closed with it
+		c.tx = tx
+		clear(c.bound)
+	}
+	if s, ok := c.bound[query]; ok {
 		return s
+	}
+	if s, ok := c.ready[query]; ok {
+		// Bound without the Update's context: the statement outlives it.
+		b := tx.StmtContext(context.Background(), s)
+		c.bound[query] = b
+		return b
 	}
 	if len(c.ready)+len(c.wanted) < maxCachedStmts {
 		c.wanted[query] = true
@@ -67,22 +83,22 @@ func (c *stmtCache) close() error {
 // exec, query and queryRow run a statement in the transaction, prepared if
 // the transaction's cache has it.
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
-	if s := t.stmts.get(query); s != nil {
-		return t.tx.StmtContext(t.ctx, s).ExecContext(t.ctx, args...)
+	if s := t.stmts.get(t.tx, query); s != nil {
+		return s.ExecContext(t.ctx, args...)
 	}
 	return t.tx.ExecContext(t.ctx, query, args...)
 }
 
 func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
-	if s := t.stmts.get(query); s != nil {
-		return t.tx.StmtContext(t.ctx, s).QueryContext(t.ctx, args...)
+	if s := t.stmts.get(t.tx, query); s != nil {
+		return s.QueryContext(t.ctx, args...)
 	}
 	return t.tx.QueryContext(t.ctx, query, args...)
 }
 
 func (t *tx) queryRow(query string, args ...any) *sql.Row {
-	if s := t.stmts.get(query); s != nil {
-		return t.tx.StmtContext(t.ctx, s).QueryRowContext(t.ctx, args...)
+	if s := t.stmts.get(t.tx, query); s != nil {
+		return s.QueryRowContext(t.ctx, args...)
 	}
 	return t.tx.QueryRowContext(t.ctx, query, args...)
 }

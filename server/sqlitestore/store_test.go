@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -1141,4 +1142,24 @@ func TestStatementsArePreparedAndReused(t *testing.T) {
 	if n := len(s.wStmts.ready); n != prepared+1 {
 		t.Errorf("%d statements prepared, want %d: the same queries were prepared again", n, prepared+1)
 	}
+
+	// Within a transaction a statement is bound to it once. (The function
+	// runs on the committer, the cache's one user.)
+	update(t, s, func(tx server.Tx) error {
+		if err := tx.PutAccount(server.Account{UserID: "u2"}); err != nil {
+			return err
+		}
+		n := len(s.wStmts.bound)
+		first := maps.Clone(s.wStmts.bound)
+		if err := tx.PutAccount(server.Account{UserID: "u3"}); err != nil {
+			return err
+		}
+		if len(s.wStmts.bound) != n || !maps.Equal(first, s.wStmts.bound) {
+			t.Errorf("the same statements were bound again: %d, then %d", n, len(s.wStmts.bound))
+		}
+		if n == 0 {
+			t.Errorf("no statement bound to the transaction")
+		}
+		return nil
+	})
 }
