@@ -294,6 +294,8 @@ func TestBenchCommand(t *testing.T) {
 	var got struct {
 		Ratios map[string]float64 `json:"ratios"`
 		Load   struct {
+			Concurrency     int     `json:"concurrency"`
+			Tokens          int     `json:"tokens"`
 			Verifications   int     `json:"verifications"`
 			VerificationsPS float64 `json:"verifications_per_s"`
 			P50ms, P99ms    float64
@@ -311,7 +313,7 @@ func TestBenchCommand(t *testing.T) {
 			t.Errorf("ratio %s missing: %v", name, got.Ratios)
 		}
 	}
-	if got.Load.Verifications < 10 || got.Load.VerificationsPS <= 0 {
+	if got.Load.Verifications < 10 || got.Load.VerificationsPS <= 0 || got.Load.Concurrency != 4 || got.Load.Tokens != 10 {
 		t.Fatalf("load %+v", got.Load)
 	}
 	if code, _, _ := runCLI(t, "bench", "--concurrency", "0"); code != 2 {

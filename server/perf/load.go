@@ -23,6 +23,8 @@ type LoadOptions struct {
 
 // LoadResult is what the load test measured.
 type LoadResult struct {
+	Concurrency     int     `json:"concurrency"`
+	Tokens          int     `json:"tokens"`
 	Verifications   int     `json:"verifications"`
 	VerificationsPS float64 `json:"verifications_per_s"`
 	P50ms           float64 `json:"p50_ms"`
@@ -65,12 +67,12 @@ func Load(ctx context.Context, c *client.Client, o LoadOptions) (LoadResult, err
 	if !cs.Virtual {
 		return LoadResult{}, errors.New("the load test moves the server's clock: start the server with --virtual-clock")
 	}
-	tokens, err := seed(ctx, c, o.Tokens)
+	tokens, err := seed(ctx, c, o.Tokens, o.Concurrency)
 	if err != nil {
 		return LoadResult{}, fmt.Errorf("seeding: %w", err)
 	}
 	var (
-		res       LoadResult
+		res       = LoadResult{Concurrency: o.Concurrency, Tokens: o.Tokens}
 		latencies []time.Duration
 		mu        sync.Mutex
 		rng       = rand.New(rand.NewPCG(1, 2))
@@ -190,8 +192,10 @@ func wrongCode(g *oath.Generator, step uint64) string {
 	}
 }
 
-// seed imports n tokens, makes their accounts, sponsors and activates them.
-func seed(ctx context.Context, c *client.Client, n int) ([]*tokenState, error) {
+// seed imports n tokens, makes their accounts, sponsors and activates
+// them, with up to workers requests at once: each account's password hash
+// is deliberately slow, and the server can hash on every core.
+func seed(ctx context.Context, c *client.Client, n, workers int) ([]*tokenState, error) {
 	tag := fmt.Sprintf("%x", rand.Uint32())
 	var csv []byte
 	tokens := make([]*tokenState, n)
@@ -212,16 +216,44 @@ func seed(ctx context.Context, c *client.Client, n int) ([]*tokenState, error) {
 		return nil, err
 	}
 	step := uint64(cs.Now.Unix() / 30)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch := make(chan *tokenState)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for t := range ch {
+				if err := seedOne(ctx, c, t, step); err != nil {
+					errs <- err
+					cancel() // the others stop at their next request
+					for range ch { // let the sender finish
+					}
+					return
+				}
+			}
+		})
+	}
 	for _, t := range tokens {
-		if _, err := c.CreateAccount(ctx, server.NewAccount{UserID: t.user, Email: t.user + "@example.com", FirstName: "Load", LastName: "Test", Password: "load test password"}); err != nil {
-			return nil, err
-		}
-		if _, err := c.Sponsor(ctx, client.SponsorRequest{UserID: t.user, Serial: t.serial}); err != nil {
-			return nil, err
-		}
-		if _, err := c.Activate(ctx, t.user, t.serial, t.gen.Code(step-1), t.gen.Code(step)); err != nil {
-			return nil, err
-		}
+		ch <- t
+	}
+	close(ch)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
 	}
 	return tokens, nil
+}
+
+// seedOne makes a token's account, sponsors and activates the token.
+func seedOne(ctx context.Context, c *client.Client, t *tokenState, step uint64) error {
+	if _, err := c.CreateAccount(ctx, server.NewAccount{UserID: t.user, Email: t.user + "@example.com", FirstName: "Load", LastName: "Test", Password: "load test password"}); err != nil {
+		return err
+	}
+	if _, err := c.Sponsor(ctx, client.SponsorRequest{UserID: t.user, Serial: t.serial}); err != nil {
+		return err
+	}
+	_, err := c.Activate(ctx, t.user, t.serial, t.gen.Code(step-1), t.gen.Code(step))
+	return err
 }
