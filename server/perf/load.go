@@ -226,7 +226,7 @@ func seed(ctx context.Context, c *client.Client, n, workers int) ([]*tokenState,
 			for t := range ch {
 				if err := seedOne(ctx, c, t, step); err != nil {
 					errs <- err
-					cancel() // the others stop at their next request
+					cancel()       // the others stop at their next request
 					for range ch { // let the sender finish
 					}
 					return

@@ -60,8 +60,10 @@
 // from SQLite (rows.go). The cache holds exactly what the committer's
 // transaction would read: an Update's writes are dropped from it when its
 // savepoint is rolled back, and all of it when a commit fails or another
-// connection has committed meanwhile (PRAGMA data_version). It is bounded
-// (16 MiB of data) and Views do not use it.
+// connection has committed meanwhile (PRAGMA data_version). Tokens are
+// also kept decoded, when what was read or written is certain to decode to
+// them (storedToken), and handed out as copies. It is bounded (16 MiB)
+// and Views do not use it.
 //
 // # Migrations
 //

@@ -90,7 +90,7 @@ func getCached[T any](t *tx, k rowKey, what, query string, args ...any) (T, erro
 			var v T
 			return v, err
 		}
-		t.rows.read(k, data)
+		t.rows.read(k, data, nil)
 	}
 	return decodeData[T](what, data)
 }
@@ -161,7 +161,7 @@ func (t *tx) PutAccount(a server.Account) error {
 		`INSERT INTO accounts (user_id, data) VALUES (?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET data = excluded.data`, a, a.UserID)
 	if err == nil {
-		t.rows.wrote(rowKey{"accounts", a.UserID}, data)
+		t.rows.wrote(rowKey{"accounts", a.UserID}, data, nil)
 	}
 	return err
 }
@@ -171,8 +171,41 @@ func (t *tx) Accounts() ([]server.Account, error) {
 }
 
 func (t *tx) Token(serial string) (server.Token, error) {
-	return getCached[server.Token](t, rowKey{"tokens", serial}, fmt.Sprintf("token %q", serial),
-		`SELECT data FROM tokens WHERE serial = ?`, serial)
+	if k, ok, err := t.cachedToken(serial); ok {
+		return k, err
+	}
+	what := fmt.Sprintf("token %q", serial)
+	data, err := getData(t, what, `SELECT data FROM tokens WHERE serial = ?`, serial)
+	if err != nil {
+		return server.Token{}, err
+	}
+	return t.readToken(serial, data)
+}
+
+// cachedToken is the token from the committer's cache, if it has it.
+func (t *tx) cachedToken(serial string) (server.Token, bool, error) {
+	if k, ok := t.rows.decoded(serial); ok {
+		return cloneToken(*k), true, nil
+	}
+	data, ok := t.rows.get(rowKey{"tokens", serial})
+	if !ok {
+		return server.Token{}, false, nil
+	}
+	k, err := t.readToken(serial, data)
+	return k, true, err
+}
+
+// readToken decodes a token row's data, and caches it and the token.
+func (t *tx) readToken(serial, data string) (server.Token, error) {
+	var k server.Token
+	if err := json.Unmarshal([]byte(data), &k); err != nil {
+		return k, fmt.Errorf("get token %q: %w", serial, err)
+	}
+	if t.rows != nil {
+		c := cloneToken(k)
+		t.rows.read(rowKey{"tokens", serial}, data, &c)
+	}
+	return k, nil
 }
 
 // PutToken first tries to change only the data column, which succeeds when
@@ -194,7 +227,7 @@ func (t *tx) PutToken(k server.Token) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("put %s: %w", what, err)
 	} else if n == 1 {
-		t.rows.wrote(rowKey{"tokens", k.Serial}, data)
+		t.rows.wrote(rowKey{"tokens", k.Serial}, data, storedToken(k))
 		return nil
 	}
 	if _, err := t.exec(`INSERT INTO tokens (serial, owner_id, status, next_event_at, data) VALUES (?, ?, ?, ?, ?)
@@ -203,7 +236,7 @@ func (t *tx) PutToken(k server.Token) error {
 		k.Serial, k.OwnerID, string(k.Status), nanos(k.NextEventAt), data); err != nil {
 		return fmt.Errorf("put %s: %w", what, err)
 	}
-	t.rows.wrote(rowKey{"tokens", k.Serial}, data)
+	t.rows.wrote(rowKey{"tokens", k.Serial}, data, storedToken(k))
 	t.rows.ownersChanged()
 	return nil
 }
@@ -234,13 +267,12 @@ func (t *tx) ownedTokens(owner string) ([]server.Token, error) {
 	if serials, ok := t.rows.ownedBy(owner); ok {
 		var out []server.Token // nil for none, as from the query
 		for _, serial := range serials {
-			data, ok := t.rows.get(rowKey{"tokens", serial})
+			k, ok, err := t.cachedToken(serial)
+			if err != nil {
+				return nil, fmt.Errorf("list tokens: %w", err)
+			}
 			if !ok {
 				break // dropped from the cache: read them all
-			}
-			var k server.Token
-			if err := json.Unmarshal([]byte(data), &k); err != nil {
-				return nil, fmt.Errorf("list tokens: %w", err)
 			}
 			out = append(out, k)
 		}
@@ -260,11 +292,10 @@ func (t *tx) ownedTokens(owner string) ([]server.Token, error) {
 		if err := rows.Scan(&serial, &data); err != nil {
 			return nil, fmt.Errorf("list tokens: %w", err)
 		}
-		var k server.Token
-		if err := json.Unmarshal([]byte(data), &k); err != nil {
+		k, err := t.readToken(serial, data)
+		if err != nil {
 			return nil, fmt.Errorf("list tokens: %w", err)
 		}
-		t.rows.read(rowKey{"tokens", serial}, data)
 		serials = append(serials, serial)
 		out = append(out, k)
 	}
