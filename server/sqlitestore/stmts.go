@@ -12,8 +12,9 @@ import (
 //
 // The writer has one connection and a transaction holds it, so a statement
 // cannot be prepared on the database while an Update runs: a statement seen
-// for the first time runs unprepared and is prepared once the commit has
-// released the connection. Only the committer goroutine uses the cache.
+// for the first time is prepared for that transaction only, and on the
+// database once the commit has released the connection. Only the committer
+// goroutine uses the cache.
 type stmtCache struct {
 	db     *sql.DB
 	ready  map[string]*sql.Stmt
@@ -53,10 +54,18 @@ func (c *stmtCache) get(tx *sql.Tx, query string) *sql.Stmt {
 		c.bound[query] = b
 		return b
 	}
-	if len(c.ready)+len(c.wanted) < maxCachedStmts {
-		c.wanted[query] = true
+	if len(c.ready)+len(c.wanted) >= maxCachedStmts {
+		return nil
 	}
-	return nil
+	c.wanted[query] = true
+	// Until then, prepared for this transaction: one import Update puts
+	// thousands of tokens with the same statements.
+	b, err := tx.PrepareContext(context.Background(), query)
+	if err != nil {
+		return nil // run unprepared, and report the error there
+	}
+	c.bound[query] = b
+	return b
 }
 
 // prepareWanted prepares the statements seen since the last call. It must
