@@ -41,6 +41,19 @@ func (m rowModel) owned(owner string) []server.Token {
 
 var errPlanned = errors.New("planned failure")
 
+// openWithOther opens a store and a second connection to its database, as
+// another process would have.
+func openWithOther(t *testing.T) (*Store, *sql.DB) {
+	dir := t.TempDir()
+	s := openTestIn(t, dir)
+	other, err := sql.Open("sqlite", dsn(filepath.Join(dir, FileName)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return s, other
+}
+
 // TestRowCacheAgreesWithTheDatabase runs random Updates — some failing,
 // some panicking, several at once so that they share a commit — and
 // writes from a second connection, as another process would, with a
@@ -54,20 +67,10 @@ func TestRowCacheAgreesWithTheDatabase(t *testing.T) {
 }
 
 func checkRowCache(t *testing.T, seed uint64) {
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, other := openWithOther(t)
 	if seed%2 == 0 {
 		s.wRows.max = 3000 // a few rows: some reads miss and some lists are incomplete
 	}
-	other, err := sql.Open("sqlite", dsn(filepath.Join(dir, FileName)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
 
 	rng := rand.New(rand.NewPCG(seed, 99))
 	model := rowModel{map[string]server.Account{}, map[string]server.Token{}}
@@ -223,17 +226,7 @@ func checkRowCache(t *testing.T, seed uint64) {
 // (another process, such as a second server on the same data directory)
 // is seen by the next Update, not hidden by the committer's cache.
 func TestRowCacheSeesOtherProcesses(t *testing.T) {
-	dir := t.TempDir()
-	s, err := Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	other, err := sql.Open("sqlite", dsn(filepath.Join(dir, FileName)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	s, other := openWithOther(t)
 
 	k := fullToken("T1")
 	update(t, s, func(tx server.Tx) error { return tx.PutToken(k) })

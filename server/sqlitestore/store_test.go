@@ -26,7 +26,13 @@ func at(minutes int) time.Time {
 
 func openTest(t *testing.T) *Store {
 	t.Helper()
-	s, err := Open(t.TempDir())
+	return openTestIn(t, t.TempDir())
+}
+
+// openTestIn opens the store in dir, closed at the test's end.
+func openTestIn(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(dir)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
