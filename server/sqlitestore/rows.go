@@ -14,8 +14,9 @@ import "github.com/tokenlab/tokenlab/server"
 // back, everything when a commit fails, and everything when another
 // connection (another process) has committed since the committer's last
 // transaction (PRAGMA data_version). Views do not use it. It holds the
-// data text, not decoded records, so a cached read returns what a
-// database read would, and callers share nothing with the cache.
+// data text, and for tokens also the token decoded when that is certain
+// to be what the text decodes to, so a cached read returns what a database
+// read would; callers get copies.
 //
 // Only the committer goroutine uses it.
 type rowCache struct {
@@ -43,7 +44,7 @@ type rowCache struct {
 // rowKey names a row: its table and its key.
 type rowKey struct{ table, key string }
 
-// maxCachedRowBytes bounds the cache: about 16,000 tokens' data.
+// maxCachedRowBytes bounds the cache: about 10,000 tokens, decoded.
 const maxCachedRowBytes = 16 << 20
 
 func newRowCache(maxBytes int) *rowCache {
