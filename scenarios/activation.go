@@ -9,7 +9,6 @@ import (
 	"github.com/tokenlab/tokenlab/emulator"
 	"github.com/tokenlab/tokenlab/scenarios/harness"
 	"github.com/tokenlab/tokenlab/server"
-	"github.com/tokenlab/tokenlab/server/client"
 )
 
 type activationDriftCase struct {
@@ -60,7 +59,7 @@ var _ = flow(func(w *harness.World) {
 				Expect(w.Status(dev).Blocked).To(BeTrue())
 				_, err := w.Activate(user, dev)
 				w.ExpectRefusal(err, server.CodeActivationBlocked)
-				_, err = w.T.Reset(w.Ctx, dev.Serial())
+				_, err = w.T.Reset(w.Ctx, harness.Admin, dev.Serial())
 				Expect(err).NotTo(HaveOccurred())
 				_, err = w.Activate(user, dev)
 				Expect(err).NotTo(HaveOccurred())
@@ -89,9 +88,9 @@ var _ = flow(func(w *harness.World) {
 
 		It("needs the terms and conditions of the sponsoring application accepted first", func() {
 			app := "app-" + user
-			Expect(w.T.CreateApplication(w.Ctx, server.Application{ID: app, Name: "Partner app", Terms: "The terms.",
+			Expect(w.T.CreateApplication(w.Ctx, harness.Admin, server.Application{ID: app, Name: "Partner app", Terms: "The terms.",
 				MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: 2}})).To(Succeed())
-			w.Sponsor(user, dev, func(r *client.SponsorRequest) { r.ApplicationID = app })
+			w.Sponsor(user, dev, func(sp *server.Sponsorship) { sp.ApplicationID = app })
 			_, err := w.Activate(user, dev)
 			w.ExpectRefusal(err, server.CodeActionUnavailable)
 			Expect(w.T.AcceptTerms(w.Ctx, user, app)).To(Succeed())
@@ -101,7 +100,7 @@ var _ = flow(func(w *harness.World) {
 
 		It("refuses a sponsorship past its activation deadline", w.NeedsClock(), func() {
 			by := w.Now().Add(7 * 24 * time.Hour)
-			w.Sponsor(user, dev, func(r *client.SponsorRequest) { r.ActivateBy = &by })
+			w.Sponsor(user, dev, func(sp *server.Sponsorship) { sp.ActivateBy = by })
 			w.Advance(8 * 24 * time.Hour)
 			_, err := w.Activate(user, dev)
 			w.ExpectRefusal(err, server.CodeActionUnavailable)
@@ -115,7 +114,7 @@ var _ = flow(func(w *harness.World) {
 			w.Sponsor(user, second)
 			_, err = w.Activate(user, second)
 			w.ExpectRefusal(err, server.CodeActionUnavailable)
-			_, err = w.T.Revoke(w.Ctx, dev.Serial(), client.By{})
+			_, err = w.T.Revoke(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			p := second.Spec().Period
 			_, err = w.T.Activate(w.Ctx, user, second.Serial(), second.PressAt(p), second.PressAt(2*p))
@@ -124,7 +123,7 @@ var _ = flow(func(w *harness.World) {
 
 		It("never activates a revoked serial again, for anyone", func() {
 			w.Sponsor(user, dev)
-			_, err := w.T.Revoke(w.Ctx, dev.Serial(), client.By{Admin: true})
+			_, err := w.T.Revoke(w.Ctx, harness.Admin, dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			_, err = w.Activate(user, dev)
 			w.ExpectRefusal(err, server.CodeTokenRevoked)
@@ -133,7 +132,7 @@ var _ = flow(func(w *harness.World) {
 		})
 
 		It("binds a purchased token by its licence key; a level 3 product needs identity proofing first", func() {
-			key, err := w.T.CreateLicenceKey(w.Ctx, dev.Serial(), 3)
+			key, err := w.T.CreateLicenceKey(w.Ctx, harness.Admin, dev.Serial(), 3)
 			Expect(err).NotTo(HaveOccurred())
 			_, err = w.Activate(user, dev)
 			w.ExpectRefusal(err, server.CodeSerialIncorrect) // the key is not entered yet

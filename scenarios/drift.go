@@ -8,7 +8,6 @@ import (
 
 	"github.com/tokenlab/tokenlab/scenarios/harness"
 	"github.com/tokenlab/tokenlab/server"
-	"github.com/tokenlab/tokenlab/server/client"
 )
 
 type driftCase struct {
@@ -33,7 +32,7 @@ var _ = flow(func(w *harness.World) {
 				w.Advance(time.Duration(c.DaysBetweenLogins) * 24 * time.Hour)
 				// Keep the token valid: this table is about the clock, not expiry.
 				if st := w.Status(dev); st.Status == server.StatusExpired || (st.ExpiresAt != nil && st.ExpiresAt.Before(w.Now().Add(60*24*time.Hour))) {
-					_, err := w.T.Renew(w.Ctx, dev.Serial(), client.By{Admin: true})
+					_, err := w.T.Renew(w.Ctx, harness.Admin, dev.Serial())
 					Expect(err).NotTo(HaveOccurred())
 				}
 				_, err := w.Login(user, dev)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/tokenlab/tokenlab/scenarios/harness"
 	"github.com/tokenlab/tokenlab/server"
-	"github.com/tokenlab/tokenlab/server/client"
 )
 
 var _ = flow(func(w *harness.World) {
@@ -74,14 +73,14 @@ var _ = flow(func(w *harness.World) {
 			_, err := w.Login(user, dev)
 			w.ExpectRefusal(err, server.CodeTokenExpired)
 			c1, c2 := dev.TwoConsecutiveCodes()
-			_, err = w.T.Resync(w.Ctx, dev.Serial(), client.By{}, c1, c2)
+			_, err = w.T.Resync(w.Ctx, w.Owner(dev.Serial()), dev.Serial(), c1, c2)
 			w.ExpectRefusal(err, server.CodeTokenExpired)
 		})
 
 		It("Given an expired token, When the user renews it, Then the expiry moves one year past the previous expiry date, And the token is Active and logs in again", w.NeedsClock(), func() {
 			advanceTo(expires.Add(10 * day))
 			Expect(w.Status(dev).Status).To(Equal(server.StatusExpired))
-			v, err := w.T.Renew(w.Ctx, dev.Serial(), client.By{})
+			v, err := w.T.Renew(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(v.Status).To(Equal(server.StatusActive))
 			Expect(v.ExpiresAt).NotTo(BeNil())
@@ -92,7 +91,7 @@ var _ = flow(func(w *harness.World) {
 
 		It("Given an active token near its expiry, When the user renews it early, Then the expiry moves one year past the previous expiry date", w.NeedsClock(), func() {
 			advanceTo(expires.Add(-20 * day))
-			v, err := w.T.Renew(w.Ctx, dev.Serial(), client.By{})
+			v, err := w.T.Renew(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(v.Status).To(Equal(server.StatusActive))
 			Expect(*v.ExpiresAt).To(BeTemporally("==", expires.Add(year)))
@@ -118,7 +117,7 @@ var _ = flow(func(w *harness.World) {
 			Expect(days).To(Equal([]time.Duration{335, 350, 362, 365}))
 			_, err := w.Login(user, dev)
 			w.ExpectRefusal(err, server.CodeTokenRevoked)
-			_, err = w.T.Renew(w.Ctx, dev.Serial(), client.By{})
+			_, err = w.T.Renew(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			w.ExpectRefusal(err, server.CodeTokenRevoked)
 		})
 	})

@@ -50,7 +50,7 @@ var _ = flow(func(w *harness.World) {
 			st := w.Status(dev)
 			Expect(st.Status).To(Equal(server.StatusActive))
 			Expect(st.StatusDisplay).To(Equal("Active (Locked)"))
-			_, err := w.T.Reset(w.Ctx, dev.Serial())
+			_, err := w.T.Reset(w.Ctx, harness.Admin, dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			_, err = w.Login(user, dev)
 			w.ExpectRefusal(err, server.CodeTokenLocked)

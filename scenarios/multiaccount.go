@@ -37,7 +37,7 @@ var _ = flow(func(w *harness.World) {
 			})
 
 			It("Given a child account connected to the parent, When it logs in with the parent's token, Then the login succeeds", func() {
-				v, err := w.T.Connect(w.Ctx, parent, child)
+				v, err := w.T.Connect(w.Ctx, server.AsUser(parent), parent, child)
 				Expect(err).NotTo(HaveOccurred())
 				Expect(v.ParentID).To(Equal(parent))
 				ver, err := w.Login(child, dev)
@@ -46,7 +46,7 @@ var _ = flow(func(w *harness.World) {
 			})
 
 			It("Given connected accounts, When the parent enters the code the child just used, Then it is refused with otp_replayed: the token's steps are shared", func() {
-				_, err := w.T.Connect(w.Ctx, parent, child)
+				_, err := w.T.Connect(w.Ctx, server.AsUser(parent), parent, child)
 				Expect(err).NotTo(HaveOccurred())
 				code := dev.Press()
 				_, err = w.T.Verify(w.Ctx, child, code)
@@ -56,7 +56,7 @@ var _ = flow(func(w *harness.World) {
 			})
 
 			It("Given a connected child account, When it activates a token of its own, Then it is refused with action_unavailable", func() {
-				_, err := w.T.Connect(w.Ctx, parent, child)
+				_, err := w.T.Connect(w.Ctx, server.AsUser(parent), parent, child)
 				Expect(err).NotTo(HaveOccurred())
 				own := w.NewDevice()
 				w.Sponsor(child, own)
@@ -68,7 +68,7 @@ var _ = flow(func(w *harness.World) {
 		DescribeTable("Given a child account whose e-mail or names differ from the parent's, When it is connected, Then it is refused with action_unavailable",
 			func(differ func(*server.NewAccount)) {
 				child := w.NewUser(same, differ)
-				_, err := w.T.Connect(w.Ctx, parent, child)
+				_, err := w.T.Connect(w.Ctx, server.AsUser(parent), parent, child)
 				w.ExpectRefusal(err, server.CodeActionUnavailable)
 				_, err = w.Login(child, dev)
 				w.ExpectRefusal(err, server.CodeNoToken)
@@ -85,7 +85,7 @@ var _ = flow(func(w *harness.World) {
 			w.Sponsor(child, own)
 			_, err := w.Activate(child, own)
 			Expect(err).NotTo(HaveOccurred())
-			_, err = w.T.Connect(w.Ctx, parent, child)
+			_, err = w.T.Connect(w.Ctx, server.AsUser(parent), parent, child)
 			w.ExpectRefusal(err, server.CodeActionUnavailable)
 		})
 	})

@@ -9,7 +9,6 @@ import (
 	"github.com/tokenlab/tokenlab/emulator"
 	"github.com/tokenlab/tokenlab/scenarios/harness"
 	"github.com/tokenlab/tokenlab/server"
-	"github.com/tokenlab/tokenlab/server/client"
 )
 
 // lock enters five wrong codes.
@@ -35,13 +34,13 @@ var _ = flow(func(w *harness.World) {
 			w.WaitForNextCode()
 			w.WaitForNextCode()
 			c1, c2 := dev.TwoConsecutiveCodes()
-			v, err := w.T.Resync(w.Ctx, dev.Serial(), client.By{}, c1, c2)
+			v, err := w.T.Resync(w.Ctx, w.Owner(dev.Serial()), dev.Serial(), c1, c2)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(v.SubStatus).To(Equal("active"))
 			Expect(v.FailCount).To(BeZero())
 			_, err = w.T.Verify(w.Ctx, user, c2)
 			w.ExpectRefusal(err, server.CodeOTPReplayed)
-			_, err = w.T.Resync(w.Ctx, dev.Serial(), client.By{}, c1, c2)
+			_, err = w.T.Resync(w.Ctx, w.Owner(dev.Serial()), dev.Serial(), c1, c2)
 			w.ExpectRefusal(err, server.CodeOTPReplayed)
 			w.WaitForNextCode()
 			_, err = w.Login(user, dev)
@@ -54,7 +53,7 @@ var _ = flow(func(w *harness.World) {
 			_, err := w.Login(user, dev)
 			w.ExpectRefusal(err, server.CodeOTPInvalid)
 			c1, c2 := dev.TwoConsecutiveCodes()
-			v, err := w.T.Resync(w.Ctx, dev.Serial(), client.By{}, c1, c2)
+			v, err := w.T.Resync(w.Ctx, w.Owner(dev.Serial()), dev.Serial(), c1, c2)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(v.DriftSteps).To(Equal(int64(80)))
 		})
@@ -62,24 +61,24 @@ var _ = flow(func(w *harness.World) {
 		It("blocks resync after three failures until an administrator resets it", func() {
 			_, dev := w.ActiveUser()
 			for range 3 {
-				_, err := w.T.Resync(w.Ctx, dev.Serial(), client.By{}, w.WrongCode(dev), w.WrongCode(dev))
+				_, err := w.T.Resync(w.Ctx, w.Owner(dev.Serial()), dev.Serial(), w.WrongCode(dev), w.WrongCode(dev))
 				w.ExpectRefusal(err, server.CodeOTPIncorrect)
 			}
 			p := dev.Spec().Period
-			_, err := w.T.Resync(w.Ctx, dev.Serial(), client.By{}, dev.PressAt(p), dev.PressAt(2*p))
+			_, err := w.T.Resync(w.Ctx, w.Owner(dev.Serial()), dev.Serial(), dev.PressAt(p), dev.PressAt(2*p))
 			w.ExpectRefusal(err, server.CodeActivationBlocked)
-			_, err = w.T.Reset(w.Ctx, dev.Serial())
+			_, err = w.T.Reset(w.Ctx, harness.Admin, dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
-			_, err = w.T.Resync(w.Ctx, dev.Serial(), client.By{}, dev.PressAt(p), dev.PressAt(2*p))
+			_, err = w.T.Resync(w.Ctx, w.Owner(dev.Serial()), dev.Serial(), dev.PressAt(p), dev.PressAt(2*p))
 			Expect(err).NotTo(HaveOccurred())
 		})
 
 		It("lets only the owner or an administrator resync a token", func() {
 			_, dev := w.ActiveUser()
 			p := dev.Spec().Period
-			_, err := w.T.Resync(w.Ctx, dev.Serial(), client.By{UserID: w.NewUser()}, dev.PressAt(p), dev.PressAt(2*p))
+			_, err := w.T.Resync(w.Ctx, server.AsUser(w.NewUser()), dev.Serial(), dev.PressAt(p), dev.PressAt(2*p))
 			w.ExpectRefusal(err, server.CodeForbidden)
-			_, err = w.T.Resync(w.Ctx, dev.Serial(), client.By{Admin: true}, dev.PressAt(p), dev.PressAt(2*p))
+			_, err = w.T.Resync(w.Ctx, harness.Admin, dev.Serial(), dev.PressAt(p), dev.PressAt(2*p))
 			Expect(err).NotTo(HaveOccurred())
 		})
 	})

@@ -8,7 +8,6 @@ import (
 
 	"github.com/tokenlab/tokenlab/scenarios/harness"
 	"github.com/tokenlab/tokenlab/server"
-	"github.com/tokenlab/tokenlab/server/client"
 )
 
 var _ = flow(func(w *harness.World) {
@@ -34,7 +33,7 @@ var _ = flow(func(w *harness.World) {
 
 		When("the user revokes their own token", func() {
 			BeforeEach(func() {
-				v, err := w.T.Revoke(w.Ctx, dev.Serial(), client.By{})
+				v, err := w.T.Revoke(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 				Expect(err).NotTo(HaveOccurred())
 				Expect(v.Status).To(Equal(server.StatusRevoked))
 			})
@@ -68,15 +67,15 @@ var _ = flow(func(w *harness.World) {
 			})
 
 			It("Given a revoked token, When anyone revokes, re-enables, renews or resynchronises it, Then it is refused with token_revoked: revocation is permanent", func() {
-				for _, by := range []client.By{{}, {Admin: true}} {
-					_, err := w.T.Revoke(w.Ctx, dev.Serial(), by)
+				for _, by := range []server.Actor{w.Owner(dev.Serial()), harness.Admin} {
+					_, err := w.T.Revoke(w.Ctx, by, dev.Serial())
 					w.ExpectRefusal(err, server.CodeTokenRevoked)
-					_, err = w.T.Enable(w.Ctx, dev.Serial(), by)
+					_, err = w.T.Enable(w.Ctx, by, dev.Serial())
 					w.ExpectRefusal(err, server.CodeTokenRevoked)
-					_, err = w.T.Renew(w.Ctx, dev.Serial(), by)
+					_, err = w.T.Renew(w.Ctx, by, dev.Serial())
 					w.ExpectRefusal(err, server.CodeTokenRevoked)
 					c1, c2 := dev.TwoConsecutiveCodes()
-					_, err = w.T.Resync(w.Ctx, dev.Serial(), by, c1, c2)
+					_, err = w.T.Resync(w.Ctx, by, dev.Serial(), c1, c2)
 					w.ExpectRefusal(err, server.CodeTokenRevoked)
 				}
 				Expect(w.Status(dev).Status).To(Equal(server.StatusRevoked))
@@ -85,7 +84,7 @@ var _ = flow(func(w *harness.World) {
 
 		When("an administrator revokes the user's token", func() {
 			BeforeEach(func() {
-				_, err := w.T.Revoke(w.Ctx, dev.Serial(), client.By{Admin: true})
+				_, err := w.T.Revoke(w.Ctx, harness.Admin, dev.Serial())
 				Expect(err).NotTo(HaveOccurred())
 			})
 
@@ -118,7 +117,7 @@ var _ = flow(func(w *harness.World) {
 					}
 					Expect(w.Status(d).SubStatus).To(Equal("locked"))
 				case "suspended":
-					_, err := w.T.Suspend(w.Ctx, d.Serial(), client.By{})
+					_, err := w.T.Suspend(w.Ctx, w.Owner(d.Serial()), d.Serial())
 					Expect(err).NotTo(HaveOccurred())
 				case "expired":
 					w.Advance(366 * 24 * time.Hour)
@@ -126,7 +125,7 @@ var _ = flow(func(w *harness.World) {
 				default:
 					Fail("unknown state " + state)
 				}
-				v, err := w.T.Revoke(w.Ctx, d.Serial(), client.By{UserID: target})
+				v, err := w.T.Revoke(w.Ctx, server.AsUser(target), d.Serial())
 				Expect(err).NotTo(HaveOccurred())
 				Expect(v.Status).To(Equal(server.StatusRevoked))
 				Expect(v.RevokedAt).NotTo(BeZero())
@@ -136,7 +135,7 @@ var _ = flow(func(w *harness.World) {
 				} else {
 					Expect(w.Outbox(target)).To(ContainElement("temporary_password"))
 				}
-				_, err = w.T.Enable(w.Ctx, d.Serial(), client.By{Admin: true})
+				_, err = w.T.Enable(w.Ctx, harness.Admin, d.Serial())
 				w.ExpectRefusal(err, server.CodeTokenRevoked)
 			},
 			Entry("Pending Activation", "pending activation"),

@@ -8,7 +8,6 @@ import (
 
 	"github.com/tokenlab/tokenlab/scenarios/harness"
 	"github.com/tokenlab/tokenlab/server"
-	"github.com/tokenlab/tokenlab/server/client"
 )
 
 // statusCodesCase is a row of fixtures/scenarios/status-codes.json: a token
@@ -54,7 +53,11 @@ var _ = flow(func(w *harness.World) {
 				case "pending_activation":
 					Expect(w.Status(dev).Status).To(Equal(server.StatusPendingActivation))
 				case "suspended_by_user", "suspended_by_admin":
-					v, err := w.T.Suspend(w.Ctx, dev.Serial(), client.By{Admin: c.State == "suspended_by_admin"})
+					by := w.Owner(dev.Serial())
+					if c.State == "suspended_by_admin" {
+						by = harness.Admin
+					}
+					v, err := w.T.Suspend(w.Ctx, by, dev.Serial())
 					Expect(err).NotTo(HaveOccurred())
 					Expect(v.Status).To(Equal(server.StatusSuspended))
 				case "locked":
@@ -64,7 +67,7 @@ var _ = flow(func(w *harness.World) {
 					}
 					Expect(w.Status(dev).SubStatus).To(Equal("locked"))
 				case "revoked":
-					v, err := w.T.Revoke(w.Ctx, dev.Serial(), client.By{})
+					v, err := w.T.Revoke(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 					Expect(err).NotTo(HaveOccurred())
 					Expect(v.Status).To(Equal(server.StatusRevoked))
 				case "expired":
@@ -80,7 +83,7 @@ var _ = flow(func(w *harness.World) {
 				// Two consecutive codes of steps not used yet: the current one
 				// may have been (the locked token's lockout, a login).
 				p := dev.Spec().Period
-				_, err = w.T.Resync(w.Ctx, dev.Serial(), client.By{UserID: user}, dev.PressAt(p), dev.PressAt(2*p))
+				_, err = w.T.Resync(w.Ctx, server.AsUser(user), dev.Serial(), dev.PressAt(p), dev.PressAt(2*p))
 				expectOutcome(err, c.Resync)
 				if c.Resync == "ok" {
 					v := w.Status(dev)

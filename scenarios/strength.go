@@ -26,7 +26,7 @@ var _ = flow(func(w *harness.World) {
 				{ID: otpApp, Name: "PIM", Terms: "The terms of PIM.", MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: 2}},
 				{ID: level3, Name: "Level 3 app", MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: 3}},
 			} {
-				Expect(w.T.CreateApplication(w.Ctx, app)).To(Succeed())
+				Expect(w.T.CreateApplication(w.Ctx, harness.Admin, app)).To(Succeed())
 			}
 		})
 

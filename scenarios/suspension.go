@@ -9,7 +9,6 @@ import (
 
 	"github.com/tokenlab/tokenlab/scenarios/harness"
 	"github.com/tokenlab/tokenlab/server"
-	"github.com/tokenlab/tokenlab/server/client"
 )
 
 var _ = flow(func(w *harness.World) {
@@ -39,12 +38,12 @@ var _ = flow(func(w *harness.World) {
 		}
 
 		It("Given an active token, When the user suspends it, Then it is Suspended by the user, And When the user re-enables it, Then it logs in again", func() {
-			v, err := w.T.Suspend(w.Ctx, dev.Serial(), client.By{})
+			v, err := w.T.Suspend(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(v.Status).To(Equal(server.StatusSuspended))
 			Expect(v.SuspendedBy).To(Equal("user"))
 
-			v, err = w.T.Enable(w.Ctx, dev.Serial(), client.By{})
+			v, err = w.T.Enable(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(v.Status).To(Equal(server.StatusActive))
 			Expect(v.SuspendedBy).To(BeEmpty())
@@ -53,29 +52,29 @@ var _ = flow(func(w *harness.World) {
 		})
 
 		It("Given a token an administrator suspended, When the user re-enables it, Then it is refused with forbidden, And only an administrator lifts the suspension", func() {
-			v, err := w.T.Suspend(w.Ctx, dev.Serial(), client.By{Admin: true})
+			v, err := w.T.Suspend(w.Ctx, harness.Admin, dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(v.Status).To(Equal(server.StatusSuspended))
 			Expect(v.SuspendedBy).To(Equal("admin"))
 
-			_, err = w.T.Enable(w.Ctx, dev.Serial(), client.By{})
+			_, err = w.T.Enable(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			w.ExpectRefusal(err, server.CodeForbidden)
 			Expect(w.Status(dev).Status).To(Equal(server.StatusSuspended))
 
-			v, err = w.T.Enable(w.Ctx, dev.Serial(), client.By{Admin: true})
+			v, err = w.T.Enable(w.Ctx, harness.Admin, dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(v.Status).To(Equal(server.StatusActive))
 		})
 
 		It("Given an active token, When another user suspends it, Then it is refused with forbidden", func() {
-			_, err := w.T.Suspend(w.Ctx, dev.Serial(), client.By{UserID: w.NewUser()})
+			_, err := w.T.Suspend(w.Ctx, server.AsUser(w.NewUser()), dev.Serial())
 			w.ExpectRefusal(err, server.CodeForbidden)
 			Expect(w.Status(dev).Status).To(Equal(server.StatusActive))
 		})
 
 		When("the user has suspended the token", func() {
 			BeforeEach(func() {
-				_, err := w.T.Suspend(w.Ctx, dev.Serial(), client.By{})
+				_, err := w.T.Suspend(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 				Expect(err).NotTo(HaveOccurred())
 			})
 
@@ -86,15 +85,15 @@ var _ = flow(func(w *harness.World) {
 
 			It("Given a suspended token, When the user resynchronises it with two consecutive codes, Then the resync is refused with token_unusable", func() {
 				c1, c2 := dev.TwoConsecutiveCodes()
-				_, err := w.T.Resync(w.Ctx, dev.Serial(), client.By{}, c1, c2)
+				_, err := w.T.Resync(w.Ctx, w.Owner(dev.Serial()), dev.Serial(), c1, c2)
 				w.ExpectRefusal(err, server.CodeTokenUnusable)
 				Expect(w.Status(dev).Status).To(Equal(server.StatusSuspended))
 			})
 
 			It("Given a suspended token, When it is suspended again, Then it is refused with action_unavailable", func() {
-				_, err := w.T.Suspend(w.Ctx, dev.Serial(), client.By{})
+				_, err := w.T.Suspend(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 				w.ExpectRefusal(err, server.CodeActionUnavailable)
-				_, err = w.T.Suspend(w.Ctx, dev.Serial(), client.By{Admin: true})
+				_, err = w.T.Suspend(w.Ctx, harness.Admin, dev.Serial())
 				w.ExpectRefusal(err, server.CodeActionUnavailable)
 			})
 
@@ -119,7 +118,7 @@ var _ = flow(func(w *harness.World) {
 
 			It("Given a suspended token, When the user re-enables it before the 60 days are out, Then it is not revoked", w.NeedsClock(), func() {
 				w.Advance(50 * day)
-				_, err := w.T.Enable(w.Ctx, dev.Serial(), client.By{})
+				_, err := w.T.Enable(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 				Expect(err).NotTo(HaveOccurred())
 				w.Advance(20 * day)
 				Expect(w.Status(dev).Status).To(Equal(server.StatusActive))
@@ -132,7 +131,7 @@ var _ = flow(func(w *harness.World) {
 		It("Given a token pending activation, When the sponsored user suspends it, Then it is refused with action_unavailable", func() {
 			pending, d := w.NewUser(), w.NewDevice()
 			w.Sponsor(pending, d)
-			_, err := w.T.Suspend(w.Ctx, d.Serial(), client.By{UserID: pending})
+			_, err := w.T.Suspend(w.Ctx, server.AsUser(pending), d.Serial())
 			w.ExpectRefusal(err, server.CodeActionUnavailable)
 			Expect(w.Status(d).Status).To(Equal(server.StatusPendingActivation))
 		})

@@ -49,6 +49,9 @@ func accountView(a Account) AccountView {
 
 // CreateAccount creates an account; the password is stored as a bcrypt hash.
 func (s *Server) CreateAccount(ctx context.Context, actor Actor, n NewAccount) (AccountView, error) {
+	if err := CheckActor(actor); err != nil {
+		return AccountView{}, err
+	}
 	if n.Role == "" {
 		n.Role = RoleUser
 	}
@@ -137,12 +140,15 @@ func (s *Server) account(tx Tx, userID string) (Account, error) {
 	return a, err
 }
 
-// ConnectAccounts connects a child account to a parent, so that the
+// Connect connects a child account to a parent and returns the child, so that the
 // parent's hardware token logs into the child too. The e-mail and first,
 // middle and last names must match exactly, and the child must hold no
 // active credential of its own.
-func (s *Server) ConnectAccounts(ctx context.Context, actor Actor, parentID, childID string) error {
-	return s.do(ctx, actor, "account.connect", childID, func(tx Tx, now time.Time) error {
+func (s *Server) Connect(ctx context.Context, actor Actor, parentID, childID string) (AccountView, error) {
+	if err := CheckActor(actor); err != nil {
+		return AccountView{}, err
+	}
+	err := s.do(ctx, actor, "account.connect", childID, func(tx Tx, now time.Time) error {
 		if !actor.Admin && actor.ID != parentID && actor.ID != childID {
 			return s.refuse(CodeForbidden, "%s may not connect %s to %s", actor, childID, parentID)
 		}
@@ -175,10 +181,17 @@ func (s *Server) ConnectAccounts(ctx context.Context, actor Actor, parentID, chi
 		child.ParentID = parentID
 		return tx.PutAccount(child)
 	})
+	if err != nil {
+		return AccountView{}, err
+	}
+	return s.Account(ctx, childID)
 }
 
 // CreateApplication registers a partner application.
 func (s *Server) CreateApplication(ctx context.Context, actor Actor, app Application) error {
+	if err := CheckActor(actor); err != nil {
+		return err
+	}
 	if !validID(app.ID) {
 		return s.refuse(CodeBadRequest, "application id must be 1 to 128 letters, digits, '.', '_', '-' or '@'")
 	}

@@ -100,8 +100,8 @@ func TestActivationRefusals(t *testing.T) {
 	f.expectCode(err, server.CodeActivationBlocked)
 
 	// Only an administrator resets it.
-	f.expectCode(f.srv.ResetToken(f.ctx, server.AsUser(u), d.serial), server.CodeForbidden)
-	f.ok(f.srv.ResetToken(f.ctx, f.admin, d.serial))
+	f.expectCode(errOf(f.srv.Reset(f.ctx, server.AsUser(u), d.serial)), server.CodeForbidden)
+	f.ok(errOf(f.srv.Reset(f.ctx, f.admin, d.serial)))
 	_, err = f.activate(u, d)
 	f.ok(err)
 
@@ -139,7 +139,7 @@ func TestActivationPreconditions(t *testing.T) {
 		_, err := f.activate(u, d2)
 		f.expectCode(err, server.CodeActionUnavailable)
 		// Revocation comes before a replacement.
-		f.ok(f.srv.Revoke(f.ctx, server.AsUser(u), d1.serial))
+		f.ok(errOf(f.srv.Revoke(f.ctx, server.AsUser(u), d1.serial)))
 		f.nextStep()
 		_, err = f.activate(u, d2)
 		f.ok(err)
@@ -147,7 +147,7 @@ func TestActivationPreconditions(t *testing.T) {
 	t.Run("a revoked serial can never be activated again", func(t *testing.T) {
 		u, d := f.user(), f.importToken()
 		f.sponsor(u, d.serial)
-		f.ok(f.srv.Revoke(f.ctx, f.admin, d.serial))
+		f.ok(errOf(f.srv.Revoke(f.ctx, f.admin, d.serial)))
 		_, err := f.activate(u, d)
 		f.expectCode(err, server.CodeTokenRevoked)
 		other := f.user()
@@ -186,7 +186,7 @@ func TestActivationPreconditions(t *testing.T) {
 		g.nextStep()
 		_, err = g.srv.Verify(g.ctx, u, d.code(g.clk.Now()))
 		g.expectCode(err, server.CodeTokenUnusable)
-		g.ok(g.srv.Approve(g.ctx, g.admin, d.serial))
+		g.ok(errOf(g.srv.Approve(g.ctx, g.admin, d.serial)))
 		_, err = g.srv.Verify(g.ctx, u, d.code(g.clk.Now()))
 		g.ok(err)
 	})

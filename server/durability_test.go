@@ -204,12 +204,12 @@ func TestImportValidation(t *testing.T) {
 func TestImportSeedFile(t *testing.T) {
 	f := newFixture(t, server.Policy{})
 	csv := []byte("# serial, seed, type, digits, step\nCSVA, 3132333435363738393031323334353637383930, TOTP, 8, 30\nCSVB, 3132333435363738393031323334353637383930, HOTP, 6, 0\n")
-	serials, err := f.srv.ImportSeedFile(f.ctx, f.admin, csv, seedfile.DecodeOptions{})
+	serials, err := f.srv.ImportSeedFile(f.ctx, f.admin, csv, server.ImportOptions{})
 	f.ok(err)
 	if len(serials) != 2 || serials[0] != "CSVA" || serials[1] != "CSVB" {
 		t.Fatalf("imported %v", serials)
 	}
-	_, err = f.srv.ImportSeedFile(f.ctx, f.admin, []byte("CSVC, zz, TOTP\n"), seedfile.DecodeOptions{})
+	_, err = f.srv.ImportSeedFile(f.ctx, f.admin, []byte("CSVC, zz, TOTP\n"), server.ImportOptions{})
 	f.expectCode(err, server.CodeBadRequest)
 	if e := err.(*server.Error); !strings.Contains(e.Detail, "line 1") {
 		t.Fatalf("detail %q does not locate the problem", e.Detail)

@@ -13,7 +13,10 @@ import (
 // ImportSeeds adds seed-file tokens to the inventory, all or nothing, with
 // their secrets sealed. Each starts Pending Activation. A serial already in
 // the inventory refuses the whole import (conflict).
-func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []seedfile.Token) ([]string, error) {
+func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []Seed) ([]string, error) {
+	if err := CheckActor(actor); err != nil {
+		return nil, err
+	}
 	if len(seeds) == 0 {
 		return nil, s.refuse(CodeBadRequest, "the seed file holds no tokens")
 	}
@@ -79,6 +82,9 @@ func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []seedfile.
 // optionally on behalf of an application whose terms the user must accept
 // first. Level is 2 or 3 (3 needs identity proofing); 0 means 2.
 func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) (Sponsorship, error) {
+	if err := CheckActor(actor); err != nil {
+		return Sponsorship{}, err
+	}
 	if sp.Level == 0 {
 		sp.Level = 2
 	}
@@ -135,6 +141,9 @@ func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) (Spon
 // and a product (level 2 without identity proofing, 3 with). Its year of
 // validity starts now.
 func (s *Server) CreateLicenceKey(ctx context.Context, actor Actor, serial string, level Level) (string, error) {
+	if err := CheckActor(actor); err != nil {
+		return "", err
+	}
 	if level == 0 {
 		level = 2
 	}
@@ -199,11 +208,18 @@ func (s *Server) RedeemLicenceKey(ctx context.Context, userID, key string) error
 // opts says or detected) and imports its tokens, all or nothing. A file that
 // cannot be read is a bad request whose detail says why — never with a
 // secret in it.
-func (s *Server) ImportSeedFile(ctx context.Context, actor Actor, data []byte, opts seedfile.DecodeOptions) ([]string, error) {
+func (s *Server) ImportSeedFile(ctx context.Context, actor Actor, data []byte, opts ImportOptions) ([]string, error) {
+	if err := CheckActor(actor); err != nil {
+		return nil, err
+	}
 	if !actor.Admin {
 		return nil, s.refuse(CodeForbidden, "only an administrator imports tokens")
 	}
-	seeds, err := seedfile.Decode(data, opts)
+	f, err := seedfile.ParseFormat(opts.Format)
+	if err != nil {
+		return nil, s.refuse(CodeBadRequest, "%v", err)
+	}
+	seeds, err := seedfile.Decode(data, seedfile.DecodeOptions{Format: f, Key: opts.Key, Password: opts.Password})
 	if err != nil {
 		return nil, s.refuse(CodeBadRequest, "%v", err)
 	}

@@ -46,21 +46,21 @@ func TestSuspensionByUserAndByAdministrator(t *testing.T) {
 	u, d := f.activeToken()
 
 	// The user suspends and re-enables their own token.
-	f.ok(f.srv.Suspend(f.ctx, server.AsUser(u), d.serial))
+	f.ok(errOf(f.srv.Suspend(f.ctx, server.AsUser(u), d.serial)))
 	if v := f.status(d.serial); v.Status != server.StatusSuspended || v.SuspendedBy != "user" {
 		t.Fatalf("%+v", v)
 	}
-	f.expectCode(f.srv.Suspend(f.ctx, server.AsUser(u), d.serial), server.CodeActionUnavailable)
-	f.ok(f.srv.Enable(f.ctx, server.AsUser(u), d.serial))
+	f.expectCode(errOf(f.srv.Suspend(f.ctx, server.AsUser(u), d.serial)), server.CodeActionUnavailable)
+	f.ok(errOf(f.srv.Enable(f.ctx, server.AsUser(u), d.serial)))
 
 	// An administrator's suspension only an administrator lifts.
-	f.ok(f.srv.Suspend(f.ctx, f.admin, d.serial))
-	f.expectCode(f.srv.Enable(f.ctx, server.AsUser(u), d.serial), server.CodeForbidden)
-	f.ok(f.srv.Enable(f.ctx, f.admin, d.serial))
-	f.expectCode(f.srv.Enable(f.ctx, f.admin, d.serial), server.CodeActionUnavailable)
+	f.ok(errOf(f.srv.Suspend(f.ctx, f.admin, d.serial)))
+	f.expectCode(errOf(f.srv.Enable(f.ctx, server.AsUser(u), d.serial)), server.CodeForbidden)
+	f.ok(errOf(f.srv.Enable(f.ctx, f.admin, d.serial)))
+	f.expectCode(errOf(f.srv.Enable(f.ctx, f.admin, d.serial)), server.CodeActionUnavailable)
 
 	// Nobody else may touch it.
-	f.expectCode(f.srv.Suspend(f.ctx, server.AsUser(f.user()), d.serial), server.CodeForbidden)
+	f.expectCode(errOf(f.srv.Suspend(f.ctx, server.AsUser(f.user()), d.serial)), server.CodeForbidden)
 	_, err := f.srv.Verify(f.ctx, u, d.code(f.clk.Now()))
 	f.ok(err)
 }
@@ -69,7 +69,7 @@ func TestSuspendedSixtyDaysIsRevokedWithReminders(t *testing.T) {
 	f := newFixture(t, server.Policy{})
 	u, d := f.activeToken()
 	t0 := f.clk.Now()
-	f.ok(f.srv.Suspend(f.ctx, server.AsUser(u), d.serial))
+	f.ok(errOf(f.srv.Suspend(f.ctx, server.AsUser(u), d.serial)))
 	// A daily sweep and one big jump must give the same history.
 	for range 59 {
 		f.clk.Step(day)
@@ -93,7 +93,7 @@ func TestSuspendedSixtyDaysIsRevokedWithReminders(t *testing.T) {
 	g := newFixture(t, server.Policy{})
 	u2, d2 := g.activeToken()
 	t1 := g.clk.Now()
-	g.ok(g.srv.Suspend(g.ctx, g.admin, d2.serial))
+	g.ok(errOf(g.srv.Suspend(g.ctx, g.admin, d2.serial)))
 	g.clk.Step(2 * 365 * day)
 	rep := g.sweep()
 	if rep.Reminders != 3 || rep.Revoked != 1 || rep.Expired != 0 {
@@ -108,10 +108,10 @@ func TestSuspendedSixtyDaysIsRevokedWithReminders(t *testing.T) {
 	// Re-enabling in time cancels the revocation.
 	h := newFixture(t, server.Policy{})
 	u3, d3 := h.activeToken()
-	h.ok(h.srv.Suspend(h.ctx, server.AsUser(u3), d3.serial))
+	h.ok(errOf(h.srv.Suspend(h.ctx, server.AsUser(u3), d3.serial)))
 	h.clk.Step(50 * day)
 	h.sweep()
-	h.ok(h.srv.Enable(h.ctx, server.AsUser(u3), d3.serial))
+	h.ok(errOf(h.srv.Enable(h.ctx, server.AsUser(u3), d3.serial)))
 	h.clk.Step(20 * day)
 	h.sweep()
 	if v := h.status(d3.serial); v.Status != server.StatusActive {
@@ -194,7 +194,7 @@ func TestRevocationByTheUser(t *testing.T) {
 	if a, _ := f.srv.Account(f.ctx, u); !a.RememberToken {
 		t.Fatal("a login with the token did not set the remember-token cookie flag")
 	}
-	f.ok(f.srv.Revoke(f.ctx, server.AsUser(u), d.serial))
+	f.ok(errOf(f.srv.Revoke(f.ctx, server.AsUser(u), d.serial)))
 	// The session ended, the cookie flag is cleared, the password is temporary.
 	_, err = f.srv.Elevate(f.ctx, ss.ID, "12345678")
 	f.expectCode(err, server.CodeSessionInvalid)
@@ -218,9 +218,9 @@ func TestRevocationByTheUser(t *testing.T) {
 		t.Fatal("the user's own revocation sent an administrator's notice")
 	}
 	// Permanent.
-	f.expectCode(f.srv.Revoke(f.ctx, server.AsUser(u), d.serial), server.CodeTokenRevoked)
-	f.expectCode(f.srv.Enable(f.ctx, f.admin, d.serial), server.CodeTokenRevoked)
-	f.expectCode(f.srv.ResetToken(f.ctx, f.admin, d.serial), server.CodeTokenRevoked)
+	f.expectCode(errOf(f.srv.Revoke(f.ctx, server.AsUser(u), d.serial)), server.CodeTokenRevoked)
+	f.expectCode(errOf(f.srv.Enable(f.ctx, f.admin, d.serial)), server.CodeTokenRevoked)
+	f.expectCode(errOf(f.srv.Reset(f.ctx, f.admin, d.serial)), server.CodeTokenRevoked)
 }
 
 func TestRevocationByAnAdministratorFromEveryState(t *testing.T) {
@@ -241,12 +241,12 @@ func TestRevocationByAnAdministratorFromEveryState(t *testing.T) {
 					_, _ = f.srv.Verify(f.ctx, u, d.wrong(f.clk.Now()))
 				}
 			case "suspended":
-				f.ok(f.srv.Suspend(f.ctx, server.AsUser(u), d.serial))
+				f.ok(errOf(f.srv.Suspend(f.ctx, server.AsUser(u), d.serial)))
 			case "expired":
 				f.clk.Step(366 * day)
 				f.sweep()
 			}
-			f.ok(f.srv.Revoke(f.ctx, f.admin, d.serial))
+			f.ok(errOf(f.srv.Revoke(f.ctx, f.admin, d.serial)))
 			if v := f.status(d.serial); v.Status != server.StatusRevoked {
 				t.Fatalf("%+v", v)
 			}
@@ -269,19 +269,22 @@ func TestRevocationByAnAdministratorFromEveryState(t *testing.T) {
 	f.sponsor(u, d.serial)
 	_, err := f.activate(u, d)
 	f.ok(err)
-	f.expectCode(f.srv.Revoke(f.ctx, f.admin, d.serial), server.CodeActionUnavailable)
+	f.expectCode(errOf(f.srv.Revoke(f.ctx, f.admin, d.serial)), server.CodeActionUnavailable)
 }
 
 func TestAnEmptyActorManagesNothing(t *testing.T) {
 	f := newFixture(t, server.Policy{})
 	u, d := f.user(), f.importToken()
 	f.sponsor(u, d.serial)
-	// A pending token has no owner: an actor without an ID must not pass for it.
-	f.expectCode(f.srv.Suspend(f.ctx, server.AsUser(""), d.serial), server.CodeForbidden)
-	f.expectCode(f.srv.Revoke(f.ctx, server.AsUser(""), d.serial), server.CodeForbidden)
+	// A pending token has no owner: an actor without an ID must not pass for
+	// it. Nobody acts by default: the zero Actor is a bad request, and an
+	// administrator with an empty ID is still an administrator.
+	f.expectCode(errOf(f.srv.Suspend(f.ctx, server.AsUser(""), d.serial)), server.CodeBadRequest)
+	f.expectCode(errOf(f.srv.Revoke(f.ctx, server.Actor{}, d.serial)), server.CodeBadRequest)
+	f.expectCode(errOf(f.srv.Suspend(f.ctx, server.AsUser("nobody"), d.serial)), server.CodeForbidden)
 	// The user it is sponsored to may revoke it; it was never the account's
 	// credential, so the password stays.
-	f.ok(f.srv.Revoke(f.ctx, server.AsUser(u), d.serial))
+	f.ok(errOf(f.srv.Revoke(f.ctx, server.AsUser(u), d.serial)))
 	if a, _ := f.srv.Account(f.ctx, u); a.TemporaryPassword {
 		t.Fatal("revoking a never-activated token reset the password")
 	}

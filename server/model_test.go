@@ -196,7 +196,7 @@ func TestRandomisedAgainstAModel(t *testing.T) {
 					if byAdmin {
 						actor = admin
 					}
-					err = f.srv.Suspend(f.ctx, actor, d.serial)
+					err = errOf(f.srv.Suspend(f.ctx, actor, d.serial))
 				case r < 70:
 					byAdmin := rng.IntN(2) == 0
 					op = fmt.Sprintf("enable admin=%v", byAdmin)
@@ -205,17 +205,17 @@ func TestRandomisedAgainstAModel(t *testing.T) {
 					if byAdmin {
 						actor = admin
 					}
-					err = f.srv.Enable(f.ctx, actor, d.serial)
+					err = errOf(f.srv.Enable(f.ctx, actor, d.serial))
 				case r < 74:
 					op, want = "admin reset", m.reset()
-					err = f.srv.ResetToken(f.ctx, admin, d.serial)
+					err = errOf(f.srv.Reset(f.ctx, admin, d.serial))
 				case r < 76 && i > 300:
 					op, want = "revoke", ""
 					if m.revoked {
 						want = server.CodeTokenRevoked
 					}
 					m.revoked = true
-					err = f.srv.Revoke(f.ctx, admin, d.serial)
+					err = errOf(f.srv.Revoke(f.ctx, admin, d.serial))
 				case r < 80:
 					op = "restart"
 					f.reopen()

@@ -17,7 +17,7 @@ import (
 // Clock is the system clock and a zero Policy the guide's defaults.
 type Config struct {
 	Store   Store
-	Clock   clock.Clock
+	Clock   Clock
 	Policy  Policy
 	SeedKey []byte
 }
@@ -26,7 +26,7 @@ type Config struct {
 // each runs in one store transaction. It is safe for concurrent use.
 type Server struct {
 	store  Store
-	clock  clock.Clock
+	clock  Clock
 	policy Policy
 	msgs   messages
 	sealer *sealer
@@ -51,11 +51,18 @@ func New(cfg Config) (*Server, error) {
 	return &Server{store: cfg.Store, clock: cfg.Clock, policy: p, msgs: newMessages(p), sealer: sl, gens: map[string]*oath.Generator{}}, nil
 }
 
-// Policy returns the policy in force, defaults filled in.
-func (s *Server) Policy() Policy { return s.policy }
+// Policy returns the policy in force, defaults filled in. It never fails: the
+// error is there for Service, whose remote implementation may.
+func (s *Server) Policy(context.Context) (Policy, error) { return s.policy, nil }
 
 // Clock is the server's clock.
-func (s *Server) Clock() clock.Clock { return s.clock }
+func (s *Server) Clock() Clock { return s.clock }
+
+// Now is the server's time.
+func (s *Server) Now(context.Context) (time.Time, error) { return s.clock.Now(), nil }
+
+// The server and the HTTP client are one service.
+var _ Service = (*Server)(nil)
 
 // Close closes the store.
 func (s *Server) Close() error { return s.store.Close() }

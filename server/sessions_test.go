@@ -65,7 +65,7 @@ func TestOneTokenOnConnectedAccounts(t *testing.T) {
 	// Before the connection the child has no token.
 	_, err = f.srv.Verify(f.ctx, child, d.code(f.clk.Now()))
 	f.expectCode(err, server.CodeNoToken)
-	f.ok(f.srv.ConnectAccounts(f.ctx, server.AsUser(parent), parent, child))
+	f.ok(errOf(f.srv.Connect(f.ctx, server.AsUser(parent), parent, child)))
 	_, err = f.srv.Verify(f.ctx, child, d.code(f.clk.Now()))
 	f.ok(err)
 	// The token's steps are shared: the parent cannot reuse the child's code.
@@ -74,16 +74,16 @@ func TestOneTokenOnConnectedAccounts(t *testing.T) {
 
 	// Names must match exactly.
 	other := f.user(same, func(n *server.NewAccount) { n.MiddleName = "B" })
-	f.expectCode(f.srv.ConnectAccounts(f.ctx, f.admin, parent, other), server.CodeActionUnavailable)
+	f.expectCode(errOf(f.srv.Connect(f.ctx, f.admin, parent, other)), server.CodeActionUnavailable)
 	// A child with an active credential of its own cannot be connected.
 	withPhone := f.user(same)
 	f.ok(f.srv.AddPhone(f.ctx, withPhone, "+17035550100", "text"))
-	f.expectCode(f.srv.ConnectAccounts(f.ctx, f.admin, parent, withPhone), server.CodeActionUnavailable)
+	f.expectCode(errOf(f.srv.Connect(f.ctx, f.admin, parent, withPhone)), server.CodeActionUnavailable)
 	withToken, d2 := f.activeToken()
 	_ = d2
-	f.expectCode(f.srv.ConnectAccounts(f.ctx, f.admin, parent, withToken), server.CodeActionUnavailable)
+	f.expectCode(errOf(f.srv.Connect(f.ctx, f.admin, parent, withToken)), server.CodeActionUnavailable)
 	// Someone else may not connect accounts.
-	f.expectCode(f.srv.ConnectAccounts(f.ctx, server.AsUser(f.user()), parent, child), server.CodeForbidden)
+	f.expectCode(errOf(f.srv.Connect(f.ctx, server.AsUser(f.user()), parent, child)), server.CodeForbidden)
 	// A connected child does not activate a token of its own.
 	d3 := f.importToken()
 	f.sponsor(child, d3.serial)

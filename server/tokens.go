@@ -313,6 +313,9 @@ func (s *Server) manageable(tx Tx, actor Actor, serial string) (Token, error) {
 // the drift is set, the lock and failure counter cleared, and both codes
 // are consumed.
 func (s *Server) Resync(ctx context.Context, actor Actor, serial, otp1, otp2 string) (TokenView, error) {
+	if err := CheckActor(actor); err != nil {
+		return TokenView{}, err
+	}
 	var out TokenView
 	err := s.do(ctx, actor, "token.resync", serial, func(tx Tx, now time.Time) error {
 		t, err := s.manageable(tx, actor, serial)
@@ -367,54 +370,54 @@ func (s *Server) Resync(ctx context.Context, actor Actor, serial, otp1, otp2 str
 	return out, err
 }
 
-// ResetToken is an administrator's reset: it unblocks activation and
-// resync after too many failed attempts. It does not unlock a locked token:
-// only a resync does.
-func (s *Server) ResetToken(ctx context.Context, actor Actor, serial string) error {
-	return s.do(ctx, actor, "token.reset", serial, func(tx Tx, now time.Time) error {
+// Reset is an administrator's reset: it unblocks activation and resync
+// after too many failed attempts. It does not unlock a locked token: only a
+// resync does.
+func (s *Server) Reset(ctx context.Context, actor Actor, serial string) (TokenView, error) {
+	return s.tokenAction(ctx, actor, "token.reset", serial, func(tx Tx, now time.Time) (Token, error) {
 		if !actor.Admin {
-			return s.refuse(CodeForbidden, "only an administrator resets a token")
+			return Token{}, s.refuse(CodeForbidden, "only an administrator resets a token")
 		}
 		t, err := s.token(tx, serial, CodeNotFound)
 		if err != nil {
-			return err
+			return t, err
 		}
 		if t.Status == StatusRevoked {
-			return s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
+			return t, s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
 		}
 		t.Blocked, t.ActivationFailures, t.ResyncFailures = false, 0, 0
-		return tx.PutToken(t)
+		return t, tx.PutToken(t)
 	})
 }
 
 // Approve moves a token from Pending Approval to Active (Policy.ApprovalRequired).
-func (s *Server) Approve(ctx context.Context, actor Actor, serial string) error {
-	return s.do(ctx, actor, "token.approve", serial, func(tx Tx, now time.Time) error {
+func (s *Server) Approve(ctx context.Context, actor Actor, serial string) (TokenView, error) {
+	return s.tokenAction(ctx, actor, "token.approve", serial, func(tx Tx, now time.Time) (Token, error) {
 		if !actor.Admin {
-			return s.refuse(CodeForbidden, "only an administrator approves a token")
+			return Token{}, s.refuse(CodeForbidden, "only an administrator approves a token")
 		}
 		t, err := s.token(tx, serial, CodeNotFound)
 		if err != nil {
-			return err
+			return t, err
 		}
 		if t.Status != StatusPendingApproval {
-			return s.refuse(CodeActionUnavailable, "token %s is %s, not pending approval", serial, t.Status)
+			return t, s.refuse(CodeActionUnavailable, "token %s is %s, not pending approval", serial, t.Status)
 		}
 		t.Status = StatusActive
 		s.schedule(&t)
-		return tx.PutToken(t)
+		return t, tx.PutToken(t)
 	})
 }
 
 // Suspend suspends an active token, by its user or an administrator.
-func (s *Server) Suspend(ctx context.Context, actor Actor, serial string) error {
-	return s.do(ctx, actor, "token.suspend", serial, func(tx Tx, now time.Time) error {
+func (s *Server) Suspend(ctx context.Context, actor Actor, serial string) (TokenView, error) {
+	return s.tokenAction(ctx, actor, "token.suspend", serial, func(tx Tx, now time.Time) (Token, error) {
 		t, err := s.manageable(tx, actor, serial)
 		if err != nil {
-			return err
+			return t, err
 		}
 		if t.Status != StatusActive {
-			return s.refuse(CodeActionUnavailable, "only an Active token can be suspended; %s is %s", serial, t.Status)
+			return t, s.refuse(CodeActionUnavailable, "only an Active token can be suspended; %s is %s", serial, t.Status)
 		}
 		t.Status, t.SuspendedAt, t.Reminders = StatusSuspended, now, nil
 		t.SuspendedBy = "user"
@@ -422,43 +425,42 @@ func (s *Server) Suspend(ctx context.Context, actor Actor, serial string) error 
 			t.SuspendedBy = "admin"
 		}
 		s.schedule(&t)
-		return tx.PutToken(t)
+		return t, tx.PutToken(t)
 	})
 }
 
 // Enable re-enables a suspended token. A token an administrator suspended
 // only an administrator may re-enable.
-func (s *Server) Enable(ctx context.Context, actor Actor, serial string) error {
-	return s.do(ctx, actor, "token.enable", serial, func(tx Tx, now time.Time) error {
+func (s *Server) Enable(ctx context.Context, actor Actor, serial string) (TokenView, error) {
+	return s.tokenAction(ctx, actor, "token.enable", serial, func(tx Tx, now time.Time) (Token, error) {
 		t, err := s.manageable(tx, actor, serial)
 		if err != nil {
-			return err
+			return t, err
 		}
 		if t.Status != StatusSuspended {
-			return s.refuse(CodeActionUnavailable, "token %s is %s, not suspended", serial, t.Status)
+			return t, s.refuse(CodeActionUnavailable, "token %s is %s, not suspended", serial, t.Status)
 		}
 		if t.SuspendedBy == "admin" && !actor.Admin {
-			return s.refuse(CodeForbidden, "token %s was suspended by an administrator: only an administrator may re-enable it", serial)
+			return t, s.refuse(CodeForbidden, "token %s was suspended by an administrator: only an administrator may re-enable it", serial)
 		}
 		t.Status, t.SuspendedBy, t.SuspendedAt, t.Reminders = StatusActive, "", time.Time{}, nil
 		s.schedule(&t)
-		return tx.PutToken(t)
+		return t, tx.PutToken(t)
 	})
 }
 
 // Renew moves the expiry one validity period (a year) past the previous
 // expiry date; an expired token becomes Active again.
 func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenView, error) {
-	var out TokenView
-	err := s.do(ctx, actor, "token.renew", serial, func(tx Tx, now time.Time) error {
+	return s.tokenAction(ctx, actor, "token.renew", serial, func(tx Tx, now time.Time) (Token, error) {
 		t, err := s.manageable(tx, actor, serial)
 		if err != nil {
-			return err
+			return t, err
 		}
 		switch t.Status {
 		case StatusActive, StatusExpired, StatusSuspended:
 		default:
-			return s.refuse(CodeActionUnavailable, "token %s is %s: only an activated token is renewed", serial, t.Status)
+			return t, s.refuse(CodeActionUnavailable, "token %s is %s: only an activated token is renewed", serial, t.Status)
 		}
 		t.ExpiresAt = t.ExpiresAt.Add(s.policy.Validity)
 		if t.Status == StatusExpired {
@@ -466,10 +468,8 @@ func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenVi
 		}
 		t.Reminders = nil
 		s.schedule(&t)
-		out = viewOf(t)
-		return tx.PutToken(t)
+		return t, tx.PutToken(t)
 	})
-	return out, err
 }
 
 // Revoke revokes a token for good, by its user or an administrator, from
@@ -479,16 +479,16 @@ func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenVi
 // revocation also sends the user a revocation notice. A token that was never
 // activated is no account's credential: revoking it (the administrator, or
 // the user it is sponsored to) has no side effects on an account.
-func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) error {
-	return s.do(ctx, actor, "token.revoke", serial, func(tx Tx, now time.Time) error {
+func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) (TokenView, error) {
+	return s.tokenAction(ctx, actor, "token.revoke", serial, func(tx Tx, now time.Time) (Token, error) {
 		t, err := s.manageable(tx, actor, serial)
 		if err != nil {
-			return err
+			return t, err
 		}
 		switch t.Status {
 		case StatusPendingActivation, StatusActive, StatusExpired, StatusSuspended:
 		default:
-			return s.refuse(CodeActionUnavailable, "a token %s cannot be revoked", t.Status)
+			return t, s.refuse(CodeActionUnavailable, "a token %s cannot be revoked", t.Status)
 		}
 		by := "user"
 		if actor.Admin {
@@ -496,20 +496,40 @@ func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) error {
 		}
 		t.Status, t.RevokedAt, t.RevokedBy, t.NextEventAt = StatusRevoked, now, by, time.Time{}
 		if err := tx.PutToken(t); err != nil {
-			return err
+			return t, err
 		}
 		if t.OwnerID == "" {
-			return nil // never activated: no account's credential, no side effects
+			return t, nil // never activated: no account's credential, no side effects
 		}
 		acc, err := tx.Account(t.OwnerID)
 		if errors.Is(err, ErrNotFound) {
-			return nil
+			return t, nil
 		}
 		if err != nil {
-			return err
+			return t, err
 		}
-		return s.revocationEffects(tx, now, &acc, t, by)
+		return t, s.revocationEffects(tx, now, &acc, t, by)
 	})
+}
+
+// tokenAction runs a lifecycle action that an Actor takes on a token and
+// answers with the token's view after it, read in the same transaction.
+func (s *Server) tokenAction(ctx context.Context, actor Actor, action, serial string, fn func(tx Tx, now time.Time) (Token, error)) (TokenView, error) {
+	if err := CheckActor(actor); err != nil {
+		return TokenView{}, err
+	}
+	var out TokenView
+	err := s.do(ctx, actor, action, serial, func(tx Tx, now time.Time) error {
+		t, err := fn(tx, now)
+		if err == nil {
+			out = viewOf(t)
+		}
+		return err
+	})
+	if err != nil {
+		return TokenView{}, err
+	}
+	return out, nil
 }
 
 // revocationEffects ends the user's sessions, resets the password, clears

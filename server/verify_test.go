@@ -91,7 +91,7 @@ func TestLockoutAfterFiveWrongCodesUntilResync(t *testing.T) {
 	_, err = f.srv.Verify(f.ctx, u, d.wrong(f.clk.Now()))
 	f.expectCode(err, server.CodeTokenLocked)
 	// An administrator's reset does not unlock: only a resync does.
-	f.ok(f.srv.ResetToken(f.ctx, f.admin, d.serial))
+	f.ok(errOf(f.srv.Reset(f.ctx, f.admin, d.serial)))
 	_, err = f.srv.Verify(f.ctx, u, d.code(f.clk.Now()))
 	f.expectCode(err, server.CodeTokenLocked)
 	f.nextStep()
@@ -164,7 +164,7 @@ func TestResyncRepairsALargeDriftAndBlocksAfterFailures(t *testing.T) {
 	c2 = d.code(f.clk.Now())
 	_, err = f.srv.Resync(f.ctx, server.AsUser(u), d.serial, c1, c2)
 	f.expectCode(err, server.CodeActivationBlocked)
-	f.ok(f.srv.ResetToken(f.ctx, f.admin, d.serial))
+	f.ok(errOf(f.srv.Reset(f.ctx, f.admin, d.serial)))
 	_, err = f.srv.Resync(f.ctx, server.AsUser(u), d.serial, c1, c2)
 	f.ok(err)
 	// Another user may not resync someone's token; an administrator may.
@@ -184,16 +184,16 @@ func TestLoginRefusalsByStatus(t *testing.T) {
 	f.expectCode(err, server.CodeNoToken)
 
 	u, d = f.activeToken()
-	f.ok(f.srv.Suspend(f.ctx, server.AsUser(u), d.serial))
+	f.ok(errOf(f.srv.Suspend(f.ctx, server.AsUser(u), d.serial)))
 	_, err = f.srv.Verify(f.ctx, u, d.code(f.clk.Now()))
 	f.expectCode(err, server.CodeTokenUnusable)
 	_, err = f.srv.Resync(f.ctx, server.AsUser(u), d.serial, "12345678", "12345678")
 	f.expectCode(err, server.CodeTokenUnusable)
-	f.ok(f.srv.Enable(f.ctx, server.AsUser(u), d.serial))
+	f.ok(errOf(f.srv.Enable(f.ctx, server.AsUser(u), d.serial)))
 	_, err = f.srv.Verify(f.ctx, u, d.code(f.clk.Now()))
 	f.ok(err)
 
-	f.ok(f.srv.Revoke(f.ctx, f.admin, d.serial))
+	f.ok(errOf(f.srv.Revoke(f.ctx, f.admin, d.serial)))
 	f.nextStep()
 	_, err = f.srv.Verify(f.ctx, u, d.code(f.clk.Now()))
 	f.expectCode(err, server.CodeTokenRevoked)

@@ -81,13 +81,13 @@ func TestAttachedTokenFeedsAServer(t *testing.T) {
 	defer hs.Close()
 	ctx := context.Background()
 	c := client.New(hs.URL, "dev-admin")
-	if _, err := c.ImportInventory(ctx, []byte("PTY1, "+secret+", HOTP, 8, 0\n"), "csv", nil, ""); err != nil {
+	if _, err := c.ImportSeedFile(ctx, admin, []byte("PTY1, "+secret+", HOTP, 8, 0\n"), server.ImportOptions{Format: "csv"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateAccount(ctx, server.NewAccount{UserID: "hw", Email: "h@example.com", FirstName: "H", LastName: "W", Password: "long password"}); err != nil {
+	if _, err := c.CreateAccount(ctx, admin, server.NewAccount{UserID: "hw", Email: "h@example.com", FirstName: "H", LastName: "W", Password: "long password"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Sponsor(ctx, client.SponsorRequest{UserID: "hw", Serial: "PTY1"}); err != nil {
+	if _, err := c.Sponsor(ctx, admin, server.Sponsorship{UserID: "hw", Serial: "PTY1"}); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("TOKENLAB_SERVER", hs.URL)

@@ -312,17 +312,34 @@ func (b *byFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&b.user, "user", "", "the acting user (default the token's owner)")
 }
 
-func (b *byFlags) get() (client.By, error) {
-	switch b.by {
-	case "user":
-		return client.By{UserID: b.user}, nil
-	case "admin":
-		if b.user != "" {
-			return client.By{}, usagef("--user is for --by user")
-		}
-		return client.By{Admin: true}, nil
+// check refuses a bad --by before anything is sent.
+func (b *byFlags) check() error {
+	switch {
+	case b.by != "user" && b.by != "admin":
+		return usagef("invalid --by %q: use user or admin", b.by)
+	case b.by == "admin" && b.user != "":
+		return usagef("--user is for --by user")
 	}
-	return client.By{}, usagef("invalid --by %q: use user or admin", b.by)
+	return nil
+}
+
+// actor is who acts on serial: the administrator, --user, or else the
+// token's owner, as the server tells it.
+func (b *byFlags) actor(ctx context.Context, c *client.Client, serial string) (server.Actor, error) {
+	switch {
+	case b.by == "admin":
+		return server.AsAdmin("cli"), nil
+	case b.user != "":
+		return server.AsUser(b.user), nil
+	}
+	v, err := c.Token(ctx, serial)
+	if err != nil {
+		return server.Actor{}, remoteErr(err)
+	}
+	if v.OwnerID == "" {
+		return server.Actor{}, usagef("token %s has no owner yet: give --user", serial)
+	}
+	return server.AsUser(v.OwnerID), nil
 }
 
 func (a *app) resyncCommand() *cobra.Command {
@@ -340,19 +357,22 @@ func (a *app) resyncCommand() *cobra.Command {
 			if err := requireCodes(press, otp1, otp2); err != nil {
 				return err
 			}
-			by, err := b.get()
-			if err != nil {
+			if err := b.check(); err != nil {
 				return err
 			}
 			ctx, cancel := remoteCtx()
 			defer cancel()
 			c := r.client()
+			by, err := b.actor(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
 			if press {
 				if otp1, otp2, err = r.pressTwice(ctx, c, args[0]); err != nil {
 					return err
 				}
 			}
-			v, err := c.Resync(ctx, args[0], by, otp1, otp2)
+			v, err := c.Resync(ctx, by, args[0], otp1, otp2)
 			if err != nil {
 				return remoteErr(err)
 			}
@@ -397,17 +417,20 @@ func (a *app) lifecycleCommand(verb, short string) *cobra.Command {
 		Short: short + " on a server",
 		Args:  exactArgs(1, "the SERIAL of the token"),
 		RunE: a.runE(func(_ *cobra.Command, args []string) error {
-			by, err := b.get()
-			if err != nil {
+			if err := b.check(); err != nil {
 				return err
 			}
 			ctx, cancel := remoteCtx()
 			defer cancel()
 			c := r.client()
-			do := map[string]func(context.Context, string, client.By) (server.TokenView, error){
+			by, err := b.actor(ctx, c, args[0])
+			if err != nil {
+				return err
+			}
+			do := map[string]func(context.Context, server.Actor, string) (server.TokenView, error){
 				"suspend": c.Suspend, "enable": c.Enable, "revoke": c.Revoke, "renew": c.Renew,
 			}[verb]
-			v, err := do(ctx, args[0], by)
+			v, err := do(ctx, by, args[0])
 			if err != nil {
 				return remoteErr(err)
 			}

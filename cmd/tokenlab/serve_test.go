@@ -25,6 +25,9 @@ import (
 )
 
 // buildBinary builds tokenlab once for the tests that run the real binary.
+// admin is the administrator the tests act as.
+var admin = server.AsAdmin("test")
+
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "tokenlab")
@@ -80,13 +83,13 @@ func TestRestartOfTheRealBinary(t *testing.T) {
 	if err := c.Health(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ImportInventory(ctx, []byte("R1, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), "csv", nil, ""); err != nil {
+	if _, err := c.ImportSeedFile(ctx, admin, []byte("R1, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), server.ImportOptions{Format: "csv"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateAccount(ctx, server.NewAccount{UserID: "rita", Email: "r@example.com", FirstName: "R", LastName: "S", Password: "long password"}); err != nil {
+	if _, err := c.CreateAccount(ctx, admin, server.NewAccount{UserID: "rita", Email: "r@example.com", FirstName: "R", LastName: "S", Password: "long password"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Sponsor(ctx, client.SponsorRequest{UserID: "rita", Serial: "R1"}); err != nil {
+	if _, err := c.Sponsor(ctx, admin, server.Sponsorship{UserID: "rita", Serial: "R1"}); err != nil {
 		t.Fatal(err)
 	}
 	gen, _ := oath.NewGenerator([]byte("12345678901234567890"), oath.SHA1, 8)
@@ -188,13 +191,13 @@ func TestRemoteVerbs(t *testing.T) {
 	_, csv, _ := runCLI(t, "token", "export", "--format", "csv")
 	ctx := context.Background()
 	c := client.New(hs.URL, "cli-admin")
-	if _, err := c.ImportInventory(ctx, []byte(csv), "csv", nil, ""); err != nil {
+	if _, err := c.ImportSeedFile(ctx, admin, []byte(csv), server.ImportOptions{Format: "csv"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateAccount(ctx, server.NewAccount{UserID: "cli", Email: "c@example.com", FirstName: "C", LastName: "L", Password: "long password"}); err != nil {
+	if _, err := c.CreateAccount(ctx, admin, server.NewAccount{UserID: "cli", Email: "c@example.com", FirstName: "C", LastName: "L", Password: "long password"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Sponsor(ctx, client.SponsorRequest{UserID: "cli", Serial: "CLI1"}); err != nil {
+	if _, err := c.Sponsor(ctx, admin, server.Sponsorship{UserID: "cli", Serial: "CLI1"}); err != nil {
 		t.Fatal(err)
 	}
 	if out := must(0, "activate", "--user", "cli", "--serial", "CLI1", "--press"); !strings.Contains(out, "activated CLI1: Active (Active)") {

@@ -228,44 +228,57 @@ func (c *Client) Health(ctx context.Context) error {
 	return c.call(ctx, "GET", "/healthz", nil, nil, nil, nil)
 }
 
-// Policy returns the policy in force, as the API shows it (durations in
-// days or seconds, as its field names say).
-func (c *Client) Policy(ctx context.Context) (map[string]any, error) {
-	var out map[string]any
-	err := c.call(ctx, "GET", "/v1/policy", nil, nil, nil, &out)
-	return out, err
+// Policy returns the policy in force, read back from the API's document
+// (GET /v1/policy).
+func (c *Client) Policy(ctx context.Context) (server.Policy, error) {
+	var doc json.RawMessage
+	if err := c.call(ctx, "GET", "/v1/policy", nil, nil, nil, &doc); err != nil {
+		return server.Policy{}, err
+	}
+	p, err := server.PolicyFromDocument(doc)
+	if err != nil {
+		return server.Policy{}, fmt.Errorf("GET /v1/policy: %w", err)
+	}
+	return p, nil
 }
 
-// ImportResult is the answer of an inventory import.
-type ImportResult struct {
-	Imported int      `json:"imported"`
-	Serials  []string `json:"serials"`
-}
+// The server and the HTTP client are one service.
+var _ server.Service = (*Client)(nil)
 
-// ImportInventory imports a seed file, all or nothing. format is auto (or
-// ""), pskc, csv or otpauth; key (sent hex-encoded) and password decrypt a
-// PSKC file. Empty arguments are left out of the query.
-func (c *Client) ImportInventory(ctx context.Context, data []byte, format string, key []byte, password string) (ImportResult, error) {
+// ImportSeedFile imports a seed file, all or nothing, and returns the
+// serials. opts.Format is auto (or ""), pskc, csv or otpauth; opts.Key (sent
+// hex-encoded) and opts.Password decrypt a PSKC file. Empty options are left
+// out of the query.
+func (c *Client) ImportSeedFile(ctx context.Context, actor server.Actor, data []byte, opts server.ImportOptions) ([]string, error) {
+	if err := server.CheckAdmin(actor, "imports tokens"); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
-	if format != "" {
-		q.Set("format", format)
+	if opts.Format != "" {
+		q.Set("format", opts.Format)
 	}
-	if len(key) > 0 {
-		q.Set("key", hex.EncodeToString(key))
+	if len(opts.Key) > 0 {
+		q.Set("key", hex.EncodeToString(opts.Key))
 	}
-	if password != "" {
-		q.Set("password", password)
+	if opts.Password != "" {
+		q.Set("password", opts.Password)
 	}
 	if data == nil {
 		data = []byte{}
 	}
-	var out ImportResult
+	var out struct {
+		Serials []string `json:"serials"`
+	}
 	err := c.send(ctx, "POST", "/v1/inventory", nil, q, "text/plain", data, &out)
-	return out, err
+	return out.Serials, err
 }
 
-// CreateAccount creates an account.
-func (c *Client) CreateAccount(ctx context.Context, n server.NewAccount) (server.AccountView, error) {
+// CreateAccount creates an account. The API takes it from the
+// administrator credential only.
+func (c *Client) CreateAccount(ctx context.Context, actor server.Actor, n server.NewAccount) (server.AccountView, error) {
+	if err := server.CheckActor(actor); err != nil {
+		return server.AccountView{}, err
+	}
 	var out server.AccountView
 	err := c.call(ctx, "POST", "/v1/accounts", nil, nil, n, &out)
 	return out, err
@@ -285,8 +298,13 @@ func (c *Client) Account(ctx context.Context, userID string) (server.AccountView
 	return out, err
 }
 
-// Connect connects a child account to a parent and returns the child.
-func (c *Client) Connect(ctx context.Context, parentID, childID string) (server.AccountView, error) {
+// Connect connects a child account to a parent and returns the child. The
+// credential decides who the API records as acting: the administrator's, or
+// the parent for the service credential.
+func (c *Client) Connect(ctx context.Context, actor server.Actor, parentID, childID string) (server.AccountView, error) {
+	if err := server.CheckActor(actor); err != nil {
+		return server.AccountView{}, err
+	}
 	in := struct {
 		ParentID string `json:"parent_id"`
 		ChildID  string `json:"child_id"`
@@ -296,28 +314,37 @@ func (c *Client) Connect(ctx context.Context, parentID, childID string) (server.
 	return out, err
 }
 
-// SponsorRequest is a sponsorship to create. Level 0 means 2.
-type SponsorRequest struct {
-	UserID        string     `json:"user_id"`
-	Serial        string     `json:"serial"`
-	ActivateBy    *time.Time `json:"activate_by,omitempty"`
-	ApplicationID string     `json:"application_id,omitempty"`
-	Level         int        `json:"level,omitempty"`
-}
-
-// Sponsor makes a pending token the user's to activate.
-func (c *Client) Sponsor(ctx context.Context, r SponsorRequest) (server.Sponsorship, error) {
+// Sponsor makes a pending token the user's to activate: sp's UserID,
+// Serial and, when set, ActivateBy (zero: the policy's deadline),
+// ApplicationID and Level (0 means 2) are sent.
+func (c *Client) Sponsor(ctx context.Context, actor server.Actor, sp server.Sponsorship) (server.Sponsorship, error) {
+	if err := server.CheckAdmin(actor, "sponsors a token"); err != nil {
+		return server.Sponsorship{}, err
+	}
+	in := struct {
+		UserID        string       `json:"user_id"`
+		Serial        string       `json:"serial"`
+		ActivateBy    *time.Time   `json:"activate_by,omitempty"`
+		ApplicationID string       `json:"application_id,omitempty"`
+		Level         server.Level `json:"level,omitempty"`
+	}{UserID: sp.UserID, Serial: sp.Serial, ApplicationID: sp.ApplicationID, Level: sp.Level}
+	if !sp.ActivateBy.IsZero() {
+		in.ActivateBy = &sp.ActivateBy
+	}
 	var out server.Sponsorship
-	err := c.call(ctx, "POST", "/v1/sponsorships", nil, nil, r, &out)
+	err := c.call(ctx, "POST", "/v1/sponsorships", nil, nil, in, &out)
 	return out, err
 }
 
 // CreateLicenceKey sells a pending token: a licence key bound to serial at
 // level (0 means 2).
-func (c *Client) CreateLicenceKey(ctx context.Context, serial string, level int) (string, error) {
+func (c *Client) CreateLicenceKey(ctx context.Context, actor server.Actor, serial string, level server.Level) (string, error) {
+	if err := server.CheckAdmin(actor, "creates licence keys"); err != nil {
+		return "", err
+	}
 	in := struct {
-		Serial string `json:"serial"`
-		Level  int    `json:"level,omitempty"`
+		Serial string       `json:"serial"`
+		Level  server.Level `json:"level,omitempty"`
 	}{serial, level}
 	var out struct {
 		Key string `json:"key"`
@@ -338,7 +365,10 @@ func (c *Client) RedeemLicenceKey(ctx context.Context, userID, key string) error
 // CreateApplication registers a partner application. A zero (or unknown)
 // MinStrength.Credential is sent as absent, so the server refuses it as a
 // bad request, as the in-process server does.
-func (c *Client) CreateApplication(ctx context.Context, app server.Application) error {
+func (c *Client) CreateApplication(ctx context.Context, actor server.Actor, app server.Application) error {
+	if err := server.CheckAdmin(actor, "registers applications"); err != nil {
+		return err
+	}
 	type strength struct {
 		Credential *server.Credential `json:"credential,omitempty"`
 		Level      server.Level       `json:"level"`
@@ -408,14 +438,6 @@ func (c *Client) Tokens(ctx context.Context, f server.TokenFilter) ([]server.Tok
 	return out, err
 }
 
-// By says who acts on a token: By{} is the token's owner, By{UserID: "u"} a
-// named user, By{Admin: true} an administrator (which needs the
-// administrator credential; Admin wins over UserID).
-type By struct {
-	Admin  bool
-	UserID string
-}
-
 type actionBody struct {
 	By     string `json:"by,omitempty"`
 	UserID string `json:"user_id,omitempty"`
@@ -423,54 +445,74 @@ type actionBody struct {
 	OTP2   string `json:"otp2,omitempty"`
 }
 
-func (b By) body() actionBody {
-	if b.Admin {
-		return actionBody{By: "admin"}
+// actionOf is how the API names who acts on a token: "by":"admin" (which
+// needs the administrator credential), or the user by ID.
+func actionOf(actor server.Actor) (actionBody, error) {
+	if err := server.CheckActor(actor); err != nil {
+		return actionBody{}, err
 	}
-	return actionBody{UserID: b.UserID}
+	if actor.Admin {
+		return actionBody{By: "admin"}, nil
+	}
+	return actionBody{By: "user", UserID: actor.ID}, nil
 }
 
-func (c *Client) action(ctx context.Context, route, serial string, in any) (server.TokenView, error) {
+func (c *Client) action(ctx context.Context, route string, actor server.Actor, serial string, otps ...string) (server.TokenView, error) {
+	in, err := actionOf(actor)
+	if err != nil {
+		return server.TokenView{}, err
+	}
+	if len(otps) == 2 {
+		in.OTP1, in.OTP2 = otps[0], otps[1]
+	}
 	var out server.TokenView
-	err := c.call(ctx, "POST", route, []string{serial}, nil, in, &out)
+	err = c.call(ctx, "POST", route, []string{serial}, nil, in, &out)
+	return out, err
+}
+
+// adminAction is an action only an administrator takes; it sends no body.
+func (c *Client) adminAction(ctx context.Context, route string, actor server.Actor, serial, what string) (server.TokenView, error) {
+	if err := server.CheckAdmin(actor, what); err != nil {
+		return server.TokenView{}, err
+	}
+	var out server.TokenView
+	err := c.call(ctx, "POST", route, []string{serial}, nil, nil, &out)
 	return out, err
 }
 
 // Resync re-synchronises a token with two consecutive codes.
-func (c *Client) Resync(ctx context.Context, serial string, by By, otp1, otp2 string) (server.TokenView, error) {
-	in := by.body()
-	in.OTP1, in.OTP2 = otp1, otp2
-	return c.action(ctx, "/v1/tokens/{serial}/resync", serial, in)
+func (c *Client) Resync(ctx context.Context, actor server.Actor, serial, otp1, otp2 string) (server.TokenView, error) {
+	return c.action(ctx, "/v1/tokens/{serial}/resync", actor, serial, otp1, otp2)
 }
 
 // Suspend suspends an active token.
-func (c *Client) Suspend(ctx context.Context, serial string, by By) (server.TokenView, error) {
-	return c.action(ctx, "/v1/tokens/{serial}/suspend", serial, by.body())
+func (c *Client) Suspend(ctx context.Context, actor server.Actor, serial string) (server.TokenView, error) {
+	return c.action(ctx, "/v1/tokens/{serial}/suspend", actor, serial)
 }
 
 // Enable re-enables a suspended token.
-func (c *Client) Enable(ctx context.Context, serial string, by By) (server.TokenView, error) {
-	return c.action(ctx, "/v1/tokens/{serial}/enable", serial, by.body())
+func (c *Client) Enable(ctx context.Context, actor server.Actor, serial string) (server.TokenView, error) {
+	return c.action(ctx, "/v1/tokens/{serial}/enable", actor, serial)
 }
 
 // Revoke revokes a token for good.
-func (c *Client) Revoke(ctx context.Context, serial string, by By) (server.TokenView, error) {
-	return c.action(ctx, "/v1/tokens/{serial}/revoke", serial, by.body())
+func (c *Client) Revoke(ctx context.Context, actor server.Actor, serial string) (server.TokenView, error) {
+	return c.action(ctx, "/v1/tokens/{serial}/revoke", actor, serial)
 }
 
 // Renew moves a token's expiry one validity period on.
-func (c *Client) Renew(ctx context.Context, serial string, by By) (server.TokenView, error) {
-	return c.action(ctx, "/v1/tokens/{serial}/renew", serial, by.body())
+func (c *Client) Renew(ctx context.Context, actor server.Actor, serial string) (server.TokenView, error) {
+	return c.action(ctx, "/v1/tokens/{serial}/renew", actor, serial)
 }
 
 // Reset is an administrator unblocking a token's activation and resync.
-func (c *Client) Reset(ctx context.Context, serial string) (server.TokenView, error) {
-	return c.action(ctx, "/v1/tokens/{serial}/reset", serial, nil)
+func (c *Client) Reset(ctx context.Context, actor server.Actor, serial string) (server.TokenView, error) {
+	return c.adminAction(ctx, "/v1/tokens/{serial}/reset", actor, serial, "resets a token")
 }
 
 // Approve moves a token from Pending Approval to Active.
-func (c *Client) Approve(ctx context.Context, serial string) (server.TokenView, error) {
-	return c.action(ctx, "/v1/tokens/{serial}/approve", serial, nil)
+func (c *Client) Approve(ctx context.Context, actor server.Actor, serial string) (server.TokenView, error) {
+	return c.adminAction(ctx, "/v1/tokens/{serial}/approve", actor, serial, "approves a token")
 }
 
 // Login opens a session with a password and, when otp is not empty, a code
@@ -549,6 +591,12 @@ type ClockState struct {
 	Now     time.Time           `json:"now"`
 	Virtual bool                `json:"virtual"`
 	Sweep   *server.SweepReport `json:"sweep,omitempty"`
+}
+
+// Now is the server's time.
+func (c *Client) Now(ctx context.Context) (time.Time, error) {
+	cs, err := c.Clock(ctx)
+	return cs.Now, err
 }
 
 // Clock returns the server's time and whether its clock is virtual.

@@ -123,6 +123,10 @@ func (e *env) next() string {
 	return e.code()
 }
 
+// admin is the administrator the tests act as; over HTTP the credential
+// makes it one.
+var admin = server.AsAdmin("test")
+
 func TestFlow(t *testing.T) {
 	e := newEnv(t)
 	ctx, c := e.ctx, e.c
@@ -132,45 +136,45 @@ func TestFlow(t *testing.T) {
 	e.must(c.Health(ctx))
 	pol, err := c.Policy(ctx)
 	e.must(err)
-	if pol["lockout_threshold"] != float64(5) || pol["portal_name"] != "MAG" {
+	if pol.LockoutThreshold != 5 || pol.PortalName != "MAG" {
 		t.Fatalf("policy: %v", pol)
 	}
 
 	// Inventory.
-	_, err = c.ImportInventory(ctx, []byte("SER1, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), "bogus", []byte{0x0b, 0xad, 0xc0, 0xde, 0x0b, 0xad, 0xc0, 0xde}, seedPassword)
+	_, err = c.ImportSeedFile(ctx, admin, []byte("SER1, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), server.ImportOptions{Format: "bogus", Key: []byte{0x0b, 0xad, 0xc0, 0xde, 0x0b, 0xad, 0xc0, 0xde}, Password: seedPassword})
 	e.refused(err, server.ErrBadRequest, 400)
-	res, err := c.ImportInventory(ctx, []byte("SER1, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), "csv", nil, "")
+	res, err := c.ImportSeedFile(ctx, admin, []byte("SER1, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), server.ImportOptions{Format: "csv"})
 	e.must(err)
-	if res.Imported != 1 || !slices.Equal(res.Serials, []string{"SER1"}) {
+	if !slices.Equal(res, []string{"SER1"}) {
 		t.Fatalf("import: %+v", res)
 	}
-	res, err = c.ImportInventory(ctx, []byte("SER2, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), "", nil, "")
+	res, err = c.ImportSeedFile(ctx, admin, []byte("SER2, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), server.ImportOptions{Format: ""})
 	e.must(err)
-	if res.Imported != 1 {
+	if len(res) != 1 {
 		t.Fatalf("import: %+v", res)
 	}
-	_, err = c.ImportInventory(ctx, []byte("SER1, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), "csv", nil, "")
+	_, err = c.ImportSeedFile(ctx, admin, []byte("SER1, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), server.ImportOptions{Format: "csv"})
 	e.refused(err, server.ErrConflict, 409)
 
 	// Accounts.
 	alice := server.NewAccount{UserID: "alice", Email: "alice@example.com", FirstName: "Alice", LastName: "Liddell", Password: alicePassword, Organization: "Wonder"}
-	av, err := c.CreateAccount(ctx, alice)
+	av, err := c.CreateAccount(ctx, admin, alice)
 	e.must(err)
 	if av.UserID != "alice" || av.Role != server.RoleUser || !av.CreatedAt.Equal(start) {
 		t.Fatalf("account: %+v", av)
 	}
-	_, err = c.CreateAccount(ctx, alice)
+	_, err = c.CreateAccount(ctx, admin, alice)
 	e.refused(err, server.ErrConflict, 409)
 	bad := alice
 	bad.UserID, bad.Password = "shorty", "short"
-	_, err = c.CreateAccount(ctx, bad)
+	_, err = c.CreateAccount(ctx, admin, bad)
 	e.refused(err, server.ErrBadRequest, 400)
 	bob := alice
 	bob.UserID, bob.Password = "bob", wrongPassword+"x"
-	_, err = c.CreateAccount(ctx, bob)
+	_, err = c.CreateAccount(ctx, admin, bob)
 	e.must(err)
 	carol := server.NewAccount{UserID: "carol", Email: "carol@example.com", FirstName: "Carol", LastName: "C", Password: "carol-pass-123"}
-	_, err = c.CreateAccount(ctx, carol)
+	_, err = c.CreateAccount(ctx, admin, carol)
 	e.must(err)
 	all, err := c.Accounts(ctx)
 	e.must(err)
@@ -184,25 +188,25 @@ func TestFlow(t *testing.T) {
 	}
 	_, err = c.Account(ctx, "nobody")
 	e.refused(err, server.ErrNotExist, 404)
-	child, err := c.Connect(ctx, "alice", "bob")
+	child, err := c.Connect(ctx, admin, "alice", "bob")
 	e.must(err)
 	if child.UserID != "bob" || child.ParentID != "alice" {
 		t.Fatalf("connect: %+v", child)
 	}
 
 	// Applications, sponsorship, licence keys.
-	e.must(c.CreateApplication(ctx, server.Application{ID: "app1", Name: "Portal app", Terms: "Be nice.",
+	e.must(c.CreateApplication(ctx, admin, server.Application{ID: "app1", Name: "Portal app", Terms: "Be nice.",
 		MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: 2}}))
-	e.refused(c.CreateApplication(ctx, server.Application{ID: "app2"}), server.ErrBadRequest, 400)
+	e.refused(c.CreateApplication(ctx, admin, server.Application{ID: "app2"}), server.ErrBadRequest, 400)
 	deadline := start.Add(7 * 24 * time.Hour)
-	sp, err := c.Sponsor(ctx, client.SponsorRequest{UserID: "alice", Serial: "SER1", ActivateBy: &deadline, ApplicationID: "app1"})
+	sp, err := c.Sponsor(ctx, admin, server.Sponsorship{UserID: "alice", Serial: "SER1", ActivateBy: deadline, ApplicationID: "app1"})
 	e.must(err)
 	if sp.UserID != "alice" || sp.Serial != "SER1" || sp.Level != 2 || !sp.ActivateBy.Equal(deadline) || sp.ApplicationID != "app1" {
 		t.Fatalf("sponsorship: %+v", sp)
 	}
-	_, err = c.Sponsor(ctx, client.SponsorRequest{UserID: "alice", Serial: "NOPE"})
+	_, err = c.Sponsor(ctx, admin, server.Sponsorship{UserID: "alice", Serial: "NOPE"})
 	e.refused(err, server.ErrNotExist, 404)
-	key, err := c.CreateLicenceKey(ctx, "SER2", 0)
+	key, err := c.CreateLicenceKey(ctx, admin, "SER2", 0)
 	e.must(err)
 	if len(key) != 19 {
 		t.Fatalf("licence key %q", key)
@@ -281,42 +285,42 @@ func TestFlow(t *testing.T) {
 	// Resync with two later consecutive codes.
 	r1 := e.next()
 	r2 := e.next()
-	tv, err = c.Resync(ctx, "SER1", client.By{}, r1, r2)
+	tv, err = c.Resync(ctx, server.AsUser("alice"), "SER1", r1, r2)
 	e.must(err)
 	if *tv.LastStep != e.clk.Now().Unix()/30 {
 		t.Fatalf("resync: %+v", tv)
 	}
 
 	// Suspend and enable, by the user and by an administrator.
-	tv, err = c.Suspend(ctx, "SER1", client.By{})
+	tv, err = c.Suspend(ctx, server.AsUser("alice"), "SER1")
 	e.must(err)
 	if tv.Status != server.StatusSuspended || tv.SuspendedBy != "user" {
 		t.Fatalf("suspend by owner: %+v", tv)
 	}
 	_, err = c.Verify(ctx, "alice", e.next())
 	e.refused(err, server.ErrTokenUnusable, 403)
-	_, err = c.Enable(ctx, "SER1", client.By{UserID: "carol"})
+	_, err = c.Enable(ctx, server.AsUser("carol"), "SER1")
 	e.refused(err, server.ErrForbidden, 403)
-	tv, err = c.Enable(ctx, "SER1", client.By{UserID: "alice"})
+	tv, err = c.Enable(ctx, server.AsUser("alice"), "SER1")
 	e.must(err)
 	if tv.Status != server.StatusActive || tv.SuspendedBy != "" {
 		t.Fatalf("enable by user: %+v", tv)
 	}
-	tv, err = c.Suspend(ctx, "SER1", client.By{Admin: true})
+	tv, err = c.Suspend(ctx, admin, "SER1")
 	e.must(err)
 	if tv.Status != server.StatusSuspended || tv.SuspendedBy != "admin" {
 		t.Fatalf("suspend by admin: %+v", tv)
 	}
-	_, err = c.Enable(ctx, "SER1", client.By{})
+	_, err = c.Enable(ctx, server.AsUser("alice"), "SER1")
 	e.refused(err, server.ErrForbidden, 403)
-	tv, err = c.Enable(ctx, "SER1", client.By{Admin: true})
+	tv, err = c.Enable(ctx, admin, "SER1")
 	e.must(err)
 	if tv.Status != server.StatusActive {
 		t.Fatalf("enable by admin: %+v", tv)
 	}
-	_, err = c.Approve(ctx, "SER1")
+	_, err = c.Approve(ctx, admin, "SER1")
 	e.refused(err, server.ErrActionUnavailable, 403)
-	tv, err = c.Reset(ctx, "SER1")
+	tv, err = c.Reset(ctx, admin, "SER1")
 	e.must(err)
 	if tv.Status != server.StatusActive || tv.Blocked {
 		t.Fatalf("reset: %+v", tv)
@@ -412,12 +416,12 @@ func TestFlow(t *testing.T) {
 	if rep != (server.SweepReport{}) {
 		t.Fatalf("second sweep: %+v", rep)
 	}
-	tv, err = c.Renew(ctx, "SER1", client.By{})
+	tv, err = c.Renew(ctx, server.AsUser("alice"), "SER1")
 	e.must(err)
 	if tv.Status != server.StatusActive || !tv.ExpiresAt.Equal(start.Add(2*365*24*time.Hour)) {
 		t.Fatalf("renew: %+v", tv)
 	}
-	tv, err = c.Revoke(ctx, "SER1", client.By{Admin: true})
+	tv, err = c.Revoke(ctx, admin, "SER1")
 	e.must(err)
 	if tv.Status != server.StatusRevoked {
 		t.Fatalf("revoke: %+v", tv)
@@ -446,9 +450,10 @@ func TestCredential(t *testing.T) {
 			t.Fatalf("error holds the token: %v", err)
 		}
 	}
-	// By{Admin: true} needs the administrator credential: an admin client
-	// passes, and the route is refused to nobody else (no service token here).
-	_, err := e.c.Suspend(e.ctx, "NOPE", client.By{Admin: true})
+	// An administrator actor needs the administrator credential: an admin
+	// client passes, and the route is refused to nobody else (no service
+	// token here).
+	_, err := e.c.Suspend(e.ctx, admin, "NOPE")
 	e.refused(err, server.ErrNotExist, 404)
 }
 
@@ -506,7 +511,7 @@ func TestRawAnswers(t *testing.T) {
 	if seen().Get("Content-Type") != "application/json" {
 		t.Fatalf("POST headers: %v", seen())
 	}
-	_, err = c.ImportInventory(ctx, []byte("x"), "", nil, "")
+	_, err = c.ImportSeedFile(ctx, admin, []byte("x"), server.ImportOptions{Format: ""})
 	if seen().Get("Content-Type") != "text/plain" || !errors.Is(err, server.ErrTokenLocked) {
 		t.Fatalf("import: %v %v", err, seen())
 	}
@@ -529,7 +534,7 @@ func TestTransportErrors(t *testing.T) {
 	ts.Close()
 	c := client.New(url, adminToken)
 	ctx := context.Background()
-	_, err := c.ImportInventory(ctx, []byte("SER1, 3132333435363738393031323334353637383930"), "pskc", []byte{0x0b, 0xad, 0xc0, 0xde, 0x0b, 0xad, 0xc0, 0xde}, seedPassword)
+	_, err := c.ImportSeedFile(ctx, admin, []byte("SER1, 3132333435363738393031323334353637383930"), server.ImportOptions{Format: "pskc", Key: []byte{0x0b, 0xad, 0xc0, 0xde, 0x0b, 0xad, 0xc0, 0xde}, Password: seedPassword})
 	if err == nil || !strings.Contains(err.Error(), "POST /v1/inventory") {
 		t.Fatalf("import on a closed server: %v", err)
 	}

@@ -33,8 +33,11 @@ func (a *api) openapi(w http.ResponseWriter, _ *http.Request) error {
 	return err
 }
 
-func (a *api) policy(w http.ResponseWriter, _ *http.Request) error {
-	p := a.srv.Policy()
+func (a *api) policy(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.srv.Policy(r.Context())
+	if err != nil {
+		return err
+	}
 	days := func(d time.Duration) float64 { return d.Hours() / 24 }
 	var reminders []float64
 	for _, d := range p.RevocationReminders {
@@ -54,11 +57,11 @@ func (a *api) policy(w http.ResponseWriter, _ *http.Request) error {
 
 func (a *api) importInventory(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f, err := seedfile.ParseFormat(q.Get("format"))
-	if err != nil {
-		return badRequest("%v", err)
+	if _, err := seedfile.ParseFormat(q.Get("format")); err != nil {
+		return badRequest("%v", err) // said here, in the API's words, before the body is read
 	}
-	opts := seedfile.DecodeOptions{Format: f, Password: q.Get("password")}
+	opts := server.ImportOptions{Format: q.Get("format"), Password: q.Get("password")}
+	var err error
 	if k := q.Get("key"); k != "" {
 		if opts.Key, err = hex.DecodeString(k); err != nil {
 			return badRequest("key must be hex")
@@ -136,7 +139,7 @@ func (a *api) actor(r *http.Request, serial string, b actorBody) (server.Actor, 
 }
 
 // tokenAction runs a lifecycle action and answers with the token's view.
-func (a *api) tokenAction(w http.ResponseWriter, r *http.Request, codes bool, do func(server.Actor, string, actorBody) error) error {
+func (a *api) tokenAction(w http.ResponseWriter, r *http.Request, codes bool, do func(server.Actor, string, actorBody) (server.TokenView, error)) error {
 	serial := r.PathValue("serial")
 	var b actorBody
 	if err := decodeOptional(r, &b); err != nil {
@@ -153,10 +156,12 @@ func (a *api) tokenAction(w http.ResponseWriter, r *http.Request, codes bool, do
 	if err != nil {
 		return err
 	}
-	if err := do(actor, serial, b); err != nil {
+	v, err := do(actor, serial, b)
+	if err != nil {
 		return err
 	}
-	return a.getToken(w, r)
+	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // decodeOptional reads a JSON body that may be empty.
@@ -168,49 +173,51 @@ func decodeOptional(r *http.Request, v any) error {
 }
 
 func (a *api) resync(w http.ResponseWriter, r *http.Request) error {
-	return a.tokenAction(w, r, true, func(ac server.Actor, serial string, b actorBody) error {
-		_, err := a.srv.Resync(r.Context(), ac, serial, b.OTP1, b.OTP2)
-		return err
+	return a.tokenAction(w, r, true, func(ac server.Actor, serial string, b actorBody) (server.TokenView, error) {
+		return a.srv.Resync(r.Context(), ac, serial, b.OTP1, b.OTP2)
 	})
 }
 
 func (a *api) suspend(w http.ResponseWriter, r *http.Request) error {
-	return a.tokenAction(w, r, false, func(ac server.Actor, serial string, _ actorBody) error {
+	return a.tokenAction(w, r, false, func(ac server.Actor, serial string, _ actorBody) (server.TokenView, error) {
 		return a.srv.Suspend(r.Context(), ac, serial)
 	})
 }
 
 func (a *api) enable(w http.ResponseWriter, r *http.Request) error {
-	return a.tokenAction(w, r, false, func(ac server.Actor, serial string, _ actorBody) error {
+	return a.tokenAction(w, r, false, func(ac server.Actor, serial string, _ actorBody) (server.TokenView, error) {
 		return a.srv.Enable(r.Context(), ac, serial)
 	})
 }
 
 func (a *api) revoke(w http.ResponseWriter, r *http.Request) error {
-	return a.tokenAction(w, r, false, func(ac server.Actor, serial string, _ actorBody) error {
+	return a.tokenAction(w, r, false, func(ac server.Actor, serial string, _ actorBody) (server.TokenView, error) {
 		return a.srv.Revoke(r.Context(), ac, serial)
 	})
 }
 
 func (a *api) renew(w http.ResponseWriter, r *http.Request) error {
-	return a.tokenAction(w, r, false, func(ac server.Actor, serial string, _ actorBody) error {
-		_, err := a.srv.Renew(r.Context(), ac, serial)
-		return err
+	return a.tokenAction(w, r, false, func(ac server.Actor, serial string, _ actorBody) (server.TokenView, error) {
+		return a.srv.Renew(r.Context(), ac, serial)
 	})
 }
 
 func (a *api) reset(w http.ResponseWriter, r *http.Request) error {
-	if err := a.srv.ResetToken(r.Context(), server.AsAdmin("api"), r.PathValue("serial")); err != nil {
+	v, err := a.srv.Reset(r.Context(), server.AsAdmin("api"), r.PathValue("serial"))
+	if err != nil {
 		return err
 	}
-	return a.getToken(w, r)
+	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 func (a *api) approve(w http.ResponseWriter, r *http.Request) error {
-	if err := a.srv.Approve(r.Context(), server.AsAdmin("api"), r.PathValue("serial")); err != nil {
+	v, err := a.srv.Approve(r.Context(), server.AsAdmin("api"), r.PathValue("serial"))
+	if err != nil {
 		return err
 	}
-	return a.getToken(w, r)
+	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 func (a *api) createAccount(w http.ResponseWriter, r *http.Request) error {
@@ -262,14 +269,7 @@ func (a *api) connect(w http.ResponseWriter, r *http.Request) error {
 	if a.isAdmin(r) {
 		actor = server.AsAdmin("api")
 	}
-	if err := a.srv.ConnectAccounts(r.Context(), actor, b.ParentID, b.ChildID); err != nil {
-		return err
-	}
-	return a.getAccountByID(w, r, b.ChildID)
-}
-
-func (a *api) getAccountByID(w http.ResponseWriter, r *http.Request, id string) error {
-	v, err := a.srv.Account(r.Context(), id)
+	v, err := a.srv.Connect(r.Context(), actor, b.ParentID, b.ChildID)
 	if err != nil {
 		return err
 	}

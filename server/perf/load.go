@@ -208,7 +208,7 @@ func seed(ctx context.Context, c *client.Client, n, workers int) ([]*tokenState,
 		tokens[i] = &tokenState{user: fmt.Sprintf("load-%s-%d", tag, i), serial: fmt.Sprintf("LOAD%s%06d", tag, i), gen: gen}
 		csv = fmt.Appendf(csv, "%s, %x, TOTP, 8, 30\n", tokens[i].serial, sec)
 	}
-	if _, err := c.ImportInventory(ctx, csv, "csv", nil, ""); err != nil {
+	if _, err := c.ImportSeedFile(ctx, loadAdmin, csv, server.ImportOptions{Format: "csv"}); err != nil {
 		return nil, err
 	}
 	cs, err := c.Clock(ctx)
@@ -246,12 +246,15 @@ func seed(ctx context.Context, c *client.Client, n, workers int) ([]*tokenState,
 	return tokens, nil
 }
 
+// loadAdmin is the administrator the load test seeds as.
+var loadAdmin = server.AsAdmin("load")
+
 // seedOne makes a token's account, sponsors and activates the token.
 func seedOne(ctx context.Context, c *client.Client, t *tokenState, step uint64) error {
-	if _, err := c.CreateAccount(ctx, server.NewAccount{UserID: t.user, Email: t.user + "@example.com", FirstName: "Load", LastName: "Test", Password: "load test password"}); err != nil {
+	if _, err := c.CreateAccount(ctx, loadAdmin, server.NewAccount{UserID: t.user, Email: t.user + "@example.com", FirstName: "Load", LastName: "Test", Password: "load test password"}); err != nil {
 		return err
 	}
-	if _, err := c.Sponsor(ctx, client.SponsorRequest{UserID: t.user, Serial: t.serial}); err != nil {
+	if _, err := c.Sponsor(ctx, loadAdmin, server.Sponsorship{UserID: t.user, Serial: t.serial}); err != nil {
 		return err
 	}
 	_, err := c.Activate(ctx, t.user, t.serial, t.gen.Code(step-1), t.gen.Code(step))
