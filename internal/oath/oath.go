@@ -19,8 +19,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/pquerna/otp"
 )
 
 // Algorithm is the HMAC hash of an OATH key.
@@ -104,17 +102,6 @@ func (a *Algorithm) UnmarshalText(b []byte) error {
 	}
 	*a = v
 	return nil
-}
-
-// Pquerna returns the matching github.com/pquerna/otp algorithm.
-func (a Algorithm) Pquerna() otp.Algorithm {
-	switch a {
-	case SHA256:
-		return otp.AlgorithmSHA256
-	case SHA512:
-		return otp.AlgorithmSHA512
-	}
-	return otp.AlgorithmSHA1
 }
 
 func (a Algorithm) newHash() func() hash.Hash {
