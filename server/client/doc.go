@@ -1,7 +1,16 @@
 // Package client calls a tokenlab verification server over its HTTP API
-// (package server/httpapi) with the types of package server, so that code
-// written against an in-process *server.Server works unchanged against a
-// remote one.
+// (package server/httpapi) with the types of package server. *Client
+// implements server.Service, as *server.Server does, so that code written
+// against the interface works unchanged in process and against a remote
+// server:
+//
+//	var svc server.Service = client.New(url, adminToken) // or a *server.Server
+//	v, err := svc.Suspend(ctx, server.AsUser("alice"), "VIRT2447200000000")
+//
+// Over HTTP the credential bounds the Actor: server.AsAdmin needs the
+// administrator credential, and the API records the administrator as "api".
+// A call that names the zero Actor, or an administrator's call made as a
+// user, is refused before anything is sent, as the server would refuse it.
 //
 //	c := client.New("http://localhost:8080", os.Getenv("TOKENLAB_TOKEN"))
 //	v, err := c.Verify(ctx, "alice", "12345678")
