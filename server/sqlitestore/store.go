@@ -161,7 +161,20 @@ func (s *Store) Update(ctx context.Context, fn func(server.Tx) error) error {
 	case <-s.stop:
 		return errClosed
 	}
-	r := <-u.result
+	var r updateResult
+	select {
+	case r = <-u.result:
+	case <-s.done:
+		// The committer has stopped. It answered u if u was in the queue
+		// when it drained it, before done was closed; u sent after that
+		// (select picks at random between a free queue and a closed stop)
+		// has no one to answer it.
+		select {
+		case r = <-u.result:
+		default:
+			return errClosed
+		}
+	}
 	if r.panicked != nil {
 		panic(r.panicked)
 	}
