@@ -20,7 +20,7 @@ import (
 // is written with mode 0600; the verification server keeps its own copy of
 // the seeds, encrypted.
 //
-// Every change (Update, Press) holds an exclusive lock on FILE.lock from its
+// Every change (Update, Press, Edit) holds an exclusive lock on FILE.lock from its
 // read to its atomic replacement of the file, so concurrent presses never
 // lose a counter step.
 type Store struct {
@@ -163,10 +163,10 @@ func (s *Store) Update(fn func(*TokenSet) error) error {
 // saved; on an error (ErrNotFound, ErrButtonDead) nothing changes.
 func (s *Store) Press(serial string, at time.Time) (Display, Spec, error) {
 	var d Display
-	spec, err := s.press(serial, at, func(tok *Token) (err error) {
+	spec, err := s.withToken(serial, at, func(tok *Token) (err error) {
 		d, err = tok.PressAt(at)
 		return err
-	})
+	}, false)
 	return d, spec, err
 }
 
@@ -175,14 +175,24 @@ func (s *Store) Press(serial string, at time.Time) (Display, Spec, error) {
 // lock.
 func (s *Store) PressConsecutive(serial string, now time.Time) ([2]Display, Spec, error) {
 	var ds [2]Display
-	spec, err := s.press(serial, now, func(tok *Token) (err error) {
+	spec, err := s.withToken(serial, now, func(tok *Token) (err error) {
 		ds, err = tok.PressConsecutive(now)
 		return err
-	})
+	}, false)
 	return ds, spec, err
 }
 
-func (s *Store) press(serial string, now time.Time, press func(*Token) error) (Spec, error) {
+// Edit applies edit (SetDrift, SetFaults, …) to the stored token serial,
+// made with true time now, and saves it, under the same lock as a press. It
+// returns the token as saved; if edit fails nothing changes.
+func (s *Store) Edit(serial string, now time.Time, edit func(*Token) error) (Spec, error) {
+	return s.withToken(serial, now, edit, true)
+}
+
+// withToken runs fn on the token serial, made with true time now, under the
+// exclusive lock, and saves it afterwards if always is set or it is an HOTP
+// token: a TOTP press changes nothing, so it spares the write.
+func (s *Store) withToken(serial string, now time.Time, fn func(*Token) error, always bool) (Spec, error) {
 	var after Spec
 	err := s.update(func(set *TokenSet) (bool, error) {
 		spec, err := set.Get(serial)
@@ -193,12 +203,12 @@ func (s *Store) press(serial string, now time.Time, press func(*Token) error) (S
 		if err != nil {
 			return false, err
 		}
-		if err := press(tok); err != nil {
+		if err := fn(tok); err != nil {
 			return false, err
 		}
 		after = tok.Spec()
-		if after.Kind != HOTP {
-			return false, nil // a TOTP press changes nothing: spare the write
+		if !always && after.Kind != HOTP {
+			return false, nil
 		}
 		return true, set.Put(after)
 	})

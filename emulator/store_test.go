@@ -149,6 +149,36 @@ func TestStorePress(t *testing.T) {
 	})
 }
 
+func TestStoreEdit(t *testing.T) {
+	st := OpenStore(filepath.Join(t.TempDir(), "tokens.json"))
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	if err := st.Update(func(set *TokenSet) error {
+		return set.Add(Spec{Serial: "T", Secret: rfcSecret, Digits: 8, Period: 30 * time.Second, Created: t0, Drift: Drift{Start: t0}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := st.Edit("T", t0, func(tok *Token) error { return tok.SetDrift(Drift{PPM: 4}) })
+	if err != nil || after.Drift.PPM != 4 || !after.Drift.Start.Equal(t0) {
+		t.Fatalf("edit: %+v %v", after.Drift, err)
+	}
+	before, _ := os.ReadFile(st.Path())
+	if _, err := st.Edit("T", t0, func(tok *Token) error { return tok.SetDrift(Drift{PPM: 1e9}) }); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("a refused edit: %v", err)
+	}
+	if _, err := st.Edit("NONE", t0, func(*Token) error { return nil }); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing serial: %v", err)
+	}
+	if after, _ := os.ReadFile(st.Path()); string(before) != string(after) {
+		t.Fatal("a refused edit changed the store")
+	}
+	_ = st.View(func(set *TokenSet) error {
+		if s, _ := set.Get("T"); s.Drift.PPM != 4 {
+			t.Errorf("saved drift %+v", s.Drift)
+		}
+		return nil
+	})
+}
+
 func TestDamagedStoreSaysWhatToDo(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{

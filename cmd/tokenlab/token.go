@@ -528,21 +528,11 @@ func (a *app) editToken(store func() (*emulator.Store, error), serial string, ed
 	if err != nil {
 		return err
 	}
-	var after emulator.Spec
-	err = st.Update(func(set *emulator.TokenSet) error {
-		spec, err := set.Get(serial)
-		if err != nil {
-			return err
-		}
-		tok, err := emulator.New(spec, a.clock)
-		if err != nil {
-			return err
-		}
+	after, err := st.Edit(serial, a.clock.Now(), func(tok *emulator.Token) error {
 		if err := edit(tok); err != nil {
 			return usageError{err}
 		}
-		after = tok.Spec()
-		return set.Put(after)
+		return nil
 	})
 	if err != nil {
 		return notFound(err, st)

@@ -216,27 +216,6 @@ func (c *console) pressToken(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// edit changes a token of the store under its lock.
-func (c *console) edit(serial string, now time.Time, fn func(*emulator.Token) error) (emulator.Spec, error) {
-	var after emulator.Spec
-	err := c.store.Update(func(set *emulator.TokenSet) error {
-		spec, err := set.Get(serial)
-		if err != nil {
-			return err
-		}
-		tok, err := emulator.New(spec, clock.Func(func() time.Time { return now }))
-		if err != nil {
-			return err
-		}
-		if err := fn(tok); err != nil {
-			return err
-		}
-		after = tok.Spec()
-		return set.Put(after)
-	})
-	return after, err
-}
-
 func (c *console) setDrift(w http.ResponseWriter, r *http.Request) {
 	serial := r.PathValue("serial")
 	frag := "token-" + serial
@@ -253,7 +232,7 @@ func (c *console) setDrift(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	now := c.srv.Clock().Now()
-	spec, err := c.edit(serial, now, func(t *emulator.Token) error {
+	spec, err := c.store.Edit(serial, now, func(t *emulator.Token) error {
 		return t.SetDrift(emulator.Drift{Offset: offset, PPM: ppm, Start: now})
 	})
 	if err != nil {
@@ -297,7 +276,7 @@ func (c *console) setFaults(w http.ResponseWriter, r *http.Request) {
 	}
 	clearAll := r.PostForm.Get("action") == "clear"
 	now := c.srv.Clock().Now()
-	spec, err := c.edit(serial, now, func(t *emulator.Token) error {
+	spec, err := c.store.Edit(serial, now, func(t *emulator.Token) error {
 		old := t.Spec().Faults
 		var f emulator.Faults
 		if !clearAll {
