@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tokenlab/tokenlab/internal/clock"
 	"github.com/tokenlab/tokenlab/internal/oath"
 )
 
@@ -19,8 +20,9 @@ import (
 // is written with mode 0600; the verification server keeps its own copy of
 // the seeds, encrypted.
 //
-// Every Update holds an exclusive lock on FILE.lock and replaces the file
-// atomically, so concurrent presses never lose a counter step.
+// Every change (Update, Press, Edit) holds an exclusive lock on FILE.lock from its
+// read to its atomic replacement of the file, so concurrent presses never
+// lose a counter step.
 type Store struct {
 	path string
 }
@@ -151,6 +153,70 @@ func (s *Store) View(fn func(*TokenSet) error) error {
 // Update reads the store under an exclusive lock and, if fn returns nil,
 // writes it back atomically. If fn fails nothing changes.
 func (s *Store) Update(fn func(*TokenSet) error) error {
+	return s.update(func(set *TokenSet) (bool, error) { return true, fn(set) })
+}
+
+// Press presses the button of the stored token serial at true time at, with
+// its own drift and faults, and saves the HOTP counter the press advanced.
+// The lock is held from the read to the write, so concurrent presses never
+// show the same counter. It returns what the token showed and the token as
+// saved; on an error (ErrNotFound, ErrButtonDead) nothing changes.
+func (s *Store) Press(serial string, at time.Time) (Display, Spec, error) {
+	var d Display
+	spec, err := s.withToken(serial, at, func(tok *Token) (err error) {
+		d, err = tok.PressAt(at)
+		return err
+	}, false)
+	return d, spec, err
+}
+
+// PressConsecutive is Press for the two consecutive codes of an activation
+// or a resync at true time now (see Token.PressConsecutive), both under one
+// lock.
+func (s *Store) PressConsecutive(serial string, now time.Time) ([2]Display, Spec, error) {
+	var ds [2]Display
+	spec, err := s.withToken(serial, now, func(tok *Token) (err error) {
+		ds, err = tok.PressConsecutive(now)
+		return err
+	}, false)
+	return ds, spec, err
+}
+
+// Edit applies edit (SetDrift, SetFaults, …) to the stored token serial,
+// made with true time now, and saves it, under the same lock as a press. It
+// returns the token as saved; if edit fails nothing changes.
+func (s *Store) Edit(serial string, now time.Time, edit func(*Token) error) (Spec, error) {
+	return s.withToken(serial, now, edit, true)
+}
+
+// withToken runs fn on the token serial, made with true time now, under the
+// exclusive lock, and saves it afterwards if always is set or it is an HOTP
+// token: a TOTP press changes nothing, so it spares the write.
+func (s *Store) withToken(serial string, now time.Time, fn func(*Token) error, always bool) (Spec, error) {
+	var after Spec
+	err := s.update(func(set *TokenSet) (bool, error) {
+		spec, err := set.Get(serial)
+		if err != nil {
+			return false, err
+		}
+		tok, err := New(spec, clock.Func(func() time.Time { return now }))
+		if err != nil {
+			return false, err
+		}
+		if err := fn(tok); err != nil {
+			return false, err
+		}
+		after = tok.Spec()
+		if !always && after.Kind != HOTP {
+			return false, nil
+		}
+		return true, set.Put(after)
+	})
+	return after, err
+}
+
+// update is Update where fn also says whether there is anything to write.
+func (s *Store) update(fn func(*TokenSet) (write bool, err error)) error {
 	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
 		return fmt.Errorf("cannot create the store's directory: %w", err)
 	}
@@ -163,7 +229,8 @@ func (s *Store) Update(fn func(*TokenSet) error) error {
 	if err != nil {
 		return err
 	}
-	if err := fn(set); err != nil {
+	write, err := fn(set)
+	if err != nil || !write {
 		return err
 	}
 	return s.write(set)

@@ -88,21 +88,7 @@ func TestStoreConcurrentHOTPPressesLoseNoCounter(t *testing.T) {
 		wg.Go(func() {
 			st := OpenStore(path) // separate handles, as separate CLI runs have
 			for range 25 {
-				err := st.Update(func(set *TokenSet) error {
-					s, err := set.Get("H")
-					if err != nil {
-						return err
-					}
-					tok, err := New(s, nil)
-					if err != nil {
-						return err
-					}
-					if _, err := tok.Press(); err != nil {
-						return err
-					}
-					return set.Put(tok.Spec())
-				})
-				if err != nil {
+				if _, _, err := st.Press("H", time.Now()); err != nil {
 					t.Error(err)
 					return
 				}
@@ -114,6 +100,80 @@ func TestStoreConcurrentHOTPPressesLoseNoCounter(t *testing.T) {
 		s, _ := set.Get("H")
 		if s.Counter != 100 {
 			t.Errorf("counter %d after 100 presses", s.Counter)
+		}
+		return nil
+	})
+}
+
+func TestStorePress(t *testing.T) {
+	st := OpenStore(filepath.Join(t.TempDir(), "tokens.json"))
+	if err := st.Update(func(set *TokenSet) error {
+		return set.Add(
+			Spec{Serial: "T", Secret: rfcSecret, Digits: 8, Period: 30 * time.Second},
+			Spec{Serial: "H", Secret: rfcSecret, Kind: HOTP, Digits: 6, Period: 30 * time.Second},
+			Spec{Serial: "D", Secret: rfcSecret, Kind: HOTP, Digits: 6, Period: 30 * time.Second, Faults: Faults{DeadButton: true}},
+		)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(st.Path())
+	d, spec, err := st.Press("T", time.Unix(59, 0))
+	if err != nil || d.Code != "94287082" || spec.Serial != "T" {
+		t.Fatalf("TOTP press: %+v %v", d, err)
+	}
+	ds, _, err := st.PressConsecutive("T", time.Unix(1111111111, 0))
+	if err != nil || ds[0].Code != "07081804" || ds[1].Code != "14050471" {
+		t.Fatalf("TOTP consecutive: %+v %v", ds, err)
+	}
+	if _, _, err := st.Press("D", time.Unix(59, 0)); !errors.Is(err, ErrButtonDead) {
+		t.Fatalf("dead button: %v", err)
+	}
+	if _, _, err := st.Press("NONE", time.Unix(59, 0)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing serial: %v", err)
+	}
+	if after, _ := os.ReadFile(st.Path()); string(before) != string(after) {
+		t.Fatal("TOTP presses and refused presses changed the store")
+	}
+	if d, _, err = st.Press("H", time.Unix(59, 0)); err != nil || d.Code != "755224" {
+		t.Fatalf("HOTP press: %+v %v", d, err)
+	}
+	ds, spec, err = st.PressConsecutive("H", time.Unix(59, 0))
+	if err != nil || ds[0].Code != "287082" || ds[1].Code != "359152" || spec.Counter != 3 {
+		t.Fatalf("HOTP consecutive: %+v %+v %v", ds, spec, err)
+	}
+	_ = st.View(func(set *TokenSet) error {
+		if s, _ := set.Get("H"); s.Counter != 3 {
+			t.Errorf("saved counter %d after 3 presses", s.Counter)
+		}
+		return nil
+	})
+}
+
+func TestStoreEdit(t *testing.T) {
+	st := OpenStore(filepath.Join(t.TempDir(), "tokens.json"))
+	t0 := time.Unix(1_700_000_000, 0).UTC()
+	if err := st.Update(func(set *TokenSet) error {
+		return set.Add(Spec{Serial: "T", Secret: rfcSecret, Digits: 8, Period: 30 * time.Second, Created: t0, Drift: Drift{Start: t0}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := st.Edit("T", t0, func(tok *Token) error { return tok.SetDrift(Drift{PPM: 4}) })
+	if err != nil || after.Drift.PPM != 4 || !after.Drift.Start.Equal(t0) {
+		t.Fatalf("edit: %+v %v", after.Drift, err)
+	}
+	before, _ := os.ReadFile(st.Path())
+	if _, err := st.Edit("T", t0, func(tok *Token) error { return tok.SetDrift(Drift{PPM: 1e9}) }); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("a refused edit: %v", err)
+	}
+	if _, err := st.Edit("NONE", t0, func(*Token) error { return nil }); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing serial: %v", err)
+	}
+	if after, _ := os.ReadFile(st.Path()); string(before) != string(after) {
+		t.Fatal("a refused edit changed the store")
+	}
+	_ = st.View(func(set *TokenSet) error {
+		if s, _ := set.Get("T"); s.Drift.PPM != 4 {
+			t.Errorf("saved drift %+v", s.Drift)
 		}
 		return nil
 	})

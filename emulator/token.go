@@ -1,9 +1,11 @@
 package emulator
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"sync"
 	"time"
 
@@ -217,6 +219,16 @@ func ValidateSerial(serial string) error {
 	return nil
 }
 
+// RandomSerial makes a serial like the ones printed on virtual tokens: VIRT
+// and 13 random digits, for a token made without one.
+func RandomSerial() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1e13))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s%013d", DefaultSerialPrefix, n), nil
+}
+
 // Token is a virtual hardware token. It is safe for concurrent use: two
 // presses of an HOTP token never show the same counter.
 type Token struct {
@@ -386,4 +398,26 @@ func (t *Token) PressAt(now time.Time) (Display, error) {
 	}
 	d.ValidFor = left
 	return d, nil
+}
+
+// PressConsecutive gives the two consecutive codes a user types to activate
+// or resynchronise a token (press, wait for the next code, press again).
+// For TOTP they are taken as the codes of the step before true time now and
+// of now, so that no time has to pass; an HOTP token is pressed twice.
+func (t *Token) PressConsecutive(now time.Time) ([2]Display, error) {
+	t.mu.Lock()
+	before := now
+	if t.spec.Kind == TOTP {
+		before = now.Add(-t.spec.Period)
+	}
+	t.mu.Unlock()
+	first, err := t.PressAt(before)
+	if err != nil {
+		return [2]Display{}, err
+	}
+	second, err := t.PressAt(now)
+	if err != nil {
+		return [2]Display{}, err
+	}
+	return [2]Display{first, second}, nil
 }

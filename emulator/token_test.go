@@ -106,6 +106,40 @@ func TestTOTPPressTwiceInOneStepShowsTheSameCode(t *testing.T) {
 	}
 }
 
+func TestPressConsecutiveGivesTheStepBeforeNowAndNow(t *testing.T) {
+	now := time.Unix(1111111111, 0)
+	ds, err := newToken(t, Spec{}, nil).PressConsecutive(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RFC 6238's SHA1 codes at 1111111109 (the step before) and 1111111111.
+	if ds[0].Code != "07081804" || ds[1].Code != "14050471" || ds[1].Step != ds[0].Step+1 {
+		t.Fatalf("TOTP: %+v", ds)
+	}
+	hotp := newToken(t, Spec{Kind: HOTP, Digits: 6}, nil)
+	if ds, err = hotp.PressConsecutive(now); err != nil {
+		t.Fatal(err)
+	}
+	if ds[0].Code != "755224" || ds[1].Code != "287082" || hotp.Spec().Counter != 2 {
+		t.Fatalf("HOTP: %+v, counter %d", ds, hotp.Spec().Counter)
+	}
+	dead := newToken(t, Spec{Faults: Faults{DeadButton: true}}, nil)
+	if _, err := dead.PressConsecutive(now); !errors.Is(err, ErrButtonDead) {
+		t.Fatalf("dead button: %v", err)
+	}
+}
+
+func TestRandomSerialIsAValidVirtualSerial(t *testing.T) {
+	a, err := RandomSerial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := RandomSerial()
+	if len(a) != len(DefaultSerialPrefix)+13 || !strings.HasPrefix(a, DefaultSerialPrefix) || ValidateSerial(a) != nil || a == b {
+		t.Fatalf("serials %q and %q", a, b)
+	}
+}
+
 func TestSixtySecondStep(t *testing.T) {
 	clk := clock.NewVirtual(time.Unix(119, 0))
 	d := press(t, newToken(t, Spec{Period: time.Minute, Digits: 6}, clk))

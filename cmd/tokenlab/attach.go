@@ -17,7 +17,6 @@ import (
 	"github.com/tokenlab/tokenlab/device"
 	"github.com/tokenlab/tokenlab/device/serialtoken"
 	"github.com/tokenlab/tokenlab/emulator"
-	"github.com/tokenlab/tokenlab/internal/clock"
 )
 
 // storeToken presses a token of the store, keeping an HOTP counter there.
@@ -28,25 +27,8 @@ type storeToken struct {
 }
 
 func (s *storeToken) Press() (string, error) {
-	var code string
-	err := s.store.Update(func(set *emulator.TokenSet) error {
-		spec, err := set.Get(s.serial)
-		if err != nil {
-			return err
-		}
-		now := s.a.clock.Now()
-		tok, err := emulator.New(spec, clock.Func(func() time.Time { return now }))
-		if err != nil {
-			return err
-		}
-		d, err := tok.Press()
-		if err != nil {
-			return err
-		}
-		code = d.Code
-		return set.Put(tok.Spec())
-	})
-	return code, err
+	d, _, err := s.store.Press(s.serial, s.a.clock.Now())
+	return d.Code, err
 }
 
 func (s *storeToken) Info() map[string]string {

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenlab/tokenlab/emulator"
-	"github.com/tokenlab/tokenlab/internal/clock"
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/client"
 )
@@ -61,71 +60,48 @@ func remoteCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), time.Minute)
 }
 
+// localStore opens the store that --press presses the virtual tokens of.
+func (r *remoteFlags) localStore() (*emulator.Store, error) { return openTokenStore(r.store) }
+
+// pressErr says where a token --press did not find should be.
+func pressErr(err error, st *emulator.Store) error {
+	if errors.Is(err, emulator.ErrNotFound) {
+		return fmt.Errorf("%v in %s: --press needs the virtual token in the local store", err, st.Path())
+	}
+	return err
+}
+
 // press presses a virtual token of the local store at true time at.
 func (r *remoteFlags) press(serial string, at time.Time) (emulator.Display, error) {
-	st, err := openTokenStore(r.store)
+	st, err := r.localStore()
 	if err != nil {
 		return emulator.Display{}, err
 	}
-	var d emulator.Display
-	err = st.Update(func(set *emulator.TokenSet) error {
-		spec, err := set.Get(serial)
-		if err != nil {
-			return err
-		}
-		tok, err := emulator.New(spec, clock.Func(func() time.Time { return at }))
-		if err != nil {
-			return err
-		}
-		if d, err = tok.Press(); err != nil {
-			return err
-		}
-		return set.Put(tok.Spec())
-	})
-	if errors.Is(err, emulator.ErrNotFound) {
-		return d, fmt.Errorf("%v in %s: --press needs the virtual token in the local store", err, st.Path())
-	}
-	return d, err
+	d, _, err := st.Press(serial, at)
+	return d, pressErr(err, st)
 }
 
-// pressTwice gives two consecutive codes as a user would type them: the
-// code of the step before the server's now, and the current one (pressed
-// just before submitting). An HOTP token is simply pressed twice.
+// pressTwice gives two consecutive codes as a user would type them, at the
+// server's clock.
 func (r *remoteFlags) pressTwice(ctx context.Context, c *client.Client, serial string) (string, string, error) {
-	spec, err := r.spec(serial)
+	st, err := r.localStore()
 	if err != nil {
 		return "", "", err
+	}
+	// A serial missing from the store is the likelier mistake: say so before
+	// asking the server anything.
+	if err := st.View(func(set *emulator.TokenSet) error { _, err := set.Get(serial); return err }); err != nil {
+		return "", "", pressErr(err, st)
 	}
 	cs, err := c.Clock(ctx)
 	if err != nil {
 		return "", "", remoteErr(err)
 	}
-	before := cs.Now.Add(-spec.Period)
-	if spec.Kind == emulator.HOTP {
-		before = cs.Now
-	}
-	first, err := r.press(serial, before)
+	ds, _, err := st.PressConsecutive(serial, cs.Now)
 	if err != nil {
-		return "", "", err
+		return "", "", pressErr(err, st)
 	}
-	second, err := r.press(serial, cs.Now)
-	if err != nil {
-		return "", "", err
-	}
-	return first.Code, second.Code, nil
-}
-
-func (r *remoteFlags) spec(serial string) (emulator.Spec, error) {
-	st, err := openTokenStore(r.store)
-	if err != nil {
-		return emulator.Spec{}, err
-	}
-	var s emulator.Spec
-	err = st.View(func(set *emulator.TokenSet) (err error) { s, err = set.Get(serial); return err })
-	if errors.Is(err, emulator.ErrNotFound) {
-		return s, fmt.Errorf("%v in %s: --press needs the virtual token in the local store", err, st.Path())
-	}
-	return s, err
+	return ds[0].Code, ds[1].Code, nil
 }
 
 func (a *app) remoteCommands() []*cobra.Command {

@@ -19,9 +19,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tokenlab/tokenlab/cmd/tokenlab/console"
 	"github.com/tokenlab/tokenlab/emulator"
 	"github.com/tokenlab/tokenlab/internal/clock"
+	"github.com/tokenlab/tokenlab/internal/console"
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/httpapi"
 	"github.com/tokenlab/tokenlab/server/sqlitestore"

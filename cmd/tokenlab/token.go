@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -87,16 +86,6 @@ func serialCompletion(store func() (*emulator.Store, error)) cobra.CompletionFun
 	}
 }
 
-// randomSerial makes a serial like the ones printed on virtual tokens:
-// VIRT and 13 digits.
-func randomSerial() (string, error) {
-	n, err := rand.Int(rand.Reader, big.NewInt(1e13))
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%s%013d", emulator.DefaultSerialPrefix, n), nil
-}
-
 type driftFlags struct {
 	offset time.Duration
 	ppm    float64
@@ -156,7 +145,7 @@ printed (the secret only this once: 'token show' hides it unless asked).`,
 			}
 			genSerial, genSecret := serial == "", secretHex == ""
 			if genSerial {
-				if spec.Serial, err = randomSerial(); err != nil {
+				if spec.Serial, err = emulator.RandomSerial(); err != nil {
 					return err
 				}
 			}
@@ -267,27 +256,7 @@ up; null for HOTP, whose code is valid until used), token_time and pressed_at.`,
 			if err != nil {
 				return err
 			}
-			var d emulator.Display
-			err = st.Update(func(set *emulator.TokenSet) error {
-				spec, err := set.Get(args[0])
-				if err != nil {
-					return err
-				}
-				tok, err := emulator.New(spec, clock.Func(func() time.Time { return now }))
-				if err != nil {
-					return err
-				}
-				if d, err = tok.Press(); err != nil {
-					return err
-				}
-				if spec.Kind != emulator.HOTP {
-					return errUnchanged
-				}
-				return set.Put(tok.Spec())
-			})
-			if errors.Is(err, errUnchanged) {
-				err = nil
-			}
+			d, _, err := st.Press(args[0], now)
 			if errors.Is(err, emulator.ErrButtonDead) {
 				return fmt.Errorf("token %s: %v: clear it with 'tokenlab token fault %s --clear'", args[0], err, args[0])
 			}
@@ -313,9 +282,6 @@ up; null for HOTP, whose code is valid until used), token_time and pressed_at.`,
 	cmd.Flags().StringVar(&remote.server, "server", "", "server URL for --server-clock (default $TOKENLAB_SERVER, else "+DefaultServer+")")
 	return cmd
 }
-
-// errUnchanged ends an Update without writing: a TOTP press changes nothing.
-var errUnchanged = errors.New("unchanged")
 
 // tokenJSON is the --json form of a token; the secret only with --reveal-secret.
 type tokenJSON struct {
@@ -562,21 +528,11 @@ func (a *app) editToken(store func() (*emulator.Store, error), serial string, ed
 	if err != nil {
 		return err
 	}
-	var after emulator.Spec
-	err = st.Update(func(set *emulator.TokenSet) error {
-		spec, err := set.Get(serial)
-		if err != nil {
-			return err
-		}
-		tok, err := emulator.New(spec, a.clock)
-		if err != nil {
-			return err
-		}
+	after, err := st.Edit(serial, a.clock.Now(), func(tok *emulator.Token) error {
 		if err := edit(tok); err != nil {
 			return usageError{err}
 		}
-		after = tok.Spec()
-		return set.Put(after)
+		return nil
 	})
 	if err != nil {
 		return notFound(err, st)

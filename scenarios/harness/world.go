@@ -114,11 +114,9 @@ func (d *Device) PressAt(delta time.Duration) string {
 // press, wait for the next code, press again — taken as the code of the
 // step before the server's now and the current one, so no time passes.
 func (d *Device) TwoConsecutiveCodes() (string, string) {
-	p := d.Spec().Period
-	if d.Spec().Kind == emulator.HOTP {
-		return d.Press(), d.Press()
-	}
-	return d.PressAt(-p), d.PressAt(0)
+	ds, err := d.Token.PressConsecutive(d.w.Now())
+	Expect(err).NotTo(HaveOccurred())
+	return ds[0].Code, ds[1].Code
 }
 
 // Serial is the number on the back of the device.

@@ -18,9 +18,9 @@ import (
 
 	"golang.org/x/net/html"
 
-	"github.com/tokenlab/tokenlab/cmd/tokenlab/console"
 	"github.com/tokenlab/tokenlab/emulator"
 	"github.com/tokenlab/tokenlab/internal/clock"
+	"github.com/tokenlab/tokenlab/internal/console"
 	"github.com/tokenlab/tokenlab/internal/oath"
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/servertest"

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/big"
 	"net/http"
 	"strconv"
 	"strings"
@@ -184,49 +183,17 @@ func signedDuration(d time.Duration) string {
 	return d.String()
 }
 
-// errNoWrite ends a store Update that changed nothing.
-var errNoWrite = errors.New("nothing to write")
-
-// press presses a token of the store at the true times at(spec) gives, with
-// its own drift and faults, and saves an HOTP counter back.
-func (c *console) press(serial string, now time.Time, at func(emulator.Spec) []time.Time) (emulator.Spec, []emulator.Display, error) {
-	var (
-		spec emulator.Spec
-		out  []emulator.Display
-	)
-	err := c.store.Update(func(set *emulator.TokenSet) error {
-		var err error
-		if spec, err = set.Get(serial); err != nil {
-			return err
-		}
-		tok, err := emulator.New(spec, clock.Func(func() time.Time { return now }))
-		if err != nil {
-			return err
-		}
-		for _, t := range at(spec) {
-			d, err := tok.PressAt(t)
-			if err != nil {
-				return err
-			}
-			out = append(out, d)
-		}
-		if spec.Kind != emulator.HOTP {
-			return errNoWrite
-		}
-		return set.Put(tok.Spec())
-	})
-	if errors.Is(err, errNoWrite) {
-		err = nil
-	}
-	if errors.Is(err, emulator.ErrButtonDead) {
+// pressed shows the outcome of a press at the server's time now on the
+// token's LCD, as the device would: blank after a dead button, else the last
+// code shown.
+func (c *console) pressed(serial string, now time.Time, spec emulator.Spec, last emulator.Display, err error) {
+	switch {
+	case errors.Is(err, emulator.ErrButtonDead):
 		c.setLCD(serial, lcdState{Dead: true, PressedAt: now})
-	}
-	if err == nil && len(out) > 0 {
-		d := out[len(out)-1]
-		c.setLCD(serial, lcdState{Code: d.Code, HOTP: spec.Kind == emulator.HOTP, PressedAt: now, ValidFor: d.ValidFor,
+	case err == nil:
+		c.setLCD(serial, lcdState{Code: last.Code, HOTP: spec.Kind == emulator.HOTP, PressedAt: now, ValidFor: last.ValidFor,
 			Frozen: !spec.Faults.FrozenAt.IsZero()})
 	}
-	return spec, out, err
 }
 
 // deadMessage is what a press of a dead button says.
@@ -236,7 +203,8 @@ func (c *console) pressToken(w http.ResponseWriter, r *http.Request) {
 	serial := r.PathValue("serial")
 	frag := "token-" + serial
 	now := c.srv.Clock().Now()
-	_, ds, err := c.press(serial, now, func(emulator.Spec) []time.Time { return []time.Time{now} })
+	d, spec, err := c.store.Press(serial, now)
+	c.pressed(serial, now, spec, d, err)
 	switch {
 	case errors.Is(err, emulator.ErrButtonDead):
 		c.done(w, r, "/", frag, flash{Kind: "error", Text: serial + ": " + deadMessage + "."})
@@ -244,29 +212,8 @@ func (c *console) pressToken(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, "/", frag, err, "")
 	default:
 		c.log.Info("pressed", "serial", serial)
-		c.ok(w, r, "/", frag, "%s shows %s.", serial, ds[0].Code)
+		c.ok(w, r, "/", frag, "%s shows %s.", serial, d.Code)
 	}
-}
-
-// edit changes a token of the store under its lock.
-func (c *console) edit(serial string, now time.Time, fn func(*emulator.Token) error) (emulator.Spec, error) {
-	var after emulator.Spec
-	err := c.store.Update(func(set *emulator.TokenSet) error {
-		spec, err := set.Get(serial)
-		if err != nil {
-			return err
-		}
-		tok, err := emulator.New(spec, clock.Func(func() time.Time { return now }))
-		if err != nil {
-			return err
-		}
-		if err := fn(tok); err != nil {
-			return err
-		}
-		after = tok.Spec()
-		return set.Put(after)
-	})
-	return after, err
 }
 
 func (c *console) setDrift(w http.ResponseWriter, r *http.Request) {
@@ -285,7 +232,7 @@ func (c *console) setDrift(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	now := c.srv.Clock().Now()
-	spec, err := c.edit(serial, now, func(t *emulator.Token) error {
+	spec, err := c.store.Edit(serial, now, func(t *emulator.Token) error {
 		return t.SetDrift(emulator.Drift{Offset: offset, PPM: ppm, Start: now})
 	})
 	if err != nil {
@@ -329,7 +276,7 @@ func (c *console) setFaults(w http.ResponseWriter, r *http.Request) {
 	}
 	clearAll := r.PostForm.Get("action") == "clear"
 	now := c.srv.Clock().Now()
-	spec, err := c.edit(serial, now, func(t *emulator.Token) error {
+	spec, err := c.store.Edit(serial, now, func(t *emulator.Token) error {
 		old := t.Spec().Faults
 		var f emulator.Faults
 		if !clearAll {
@@ -361,21 +308,12 @@ func (c *console) setFaults(w http.ResponseWriter, r *http.Request) {
 	c.ok(w, r, "/", frag, "%s faults: %s.", serial, names)
 }
 
-// randomSerial is VIRT and 13 digits, like tokenlab token new's.
-func randomSerial() (string, error) {
-	n, err := rand.Int(rand.Reader, big.NewInt(1e13))
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("%s%013d", emulator.DefaultSerialPrefix, n), nil
-}
-
 func (c *console) createToken(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	serial := strings.TrimSpace(f.Get("serial"))
 	var err error
 	if serial == "" {
-		if serial, err = randomSerial(); err != nil {
+		if serial, err = emulator.RandomSerial(); err != nil {
 			c.fail(w, r, "/", "", err, "")
 			return
 		}
@@ -462,9 +400,8 @@ func (c *console) importToken(w http.ResponseWriter, r *http.Request) {
 	c.ok(w, r, "/", frag, "Imported %s's seed into the server's inventory (Pending Activation).", serial)
 }
 
-// activateToken presses the token twice at the server's clock — the step
-// before now and now, as a user types two consecutive codes (an HOTP token
-// is simply pressed twice) — and activates it for the user.
+// activateToken presses the token for two consecutive codes at the
+// server's clock, as a user types them, and activates it for the user.
 func (c *console) activateToken(w http.ResponseWriter, r *http.Request) {
 	serial := r.PathValue("serial")
 	frag := "token-" + serial
@@ -474,12 +411,8 @@ func (c *console) activateToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := c.srv.Clock().Now()
-	_, ds, err := c.press(serial, now, func(s emulator.Spec) []time.Time {
-		if s.Kind == emulator.HOTP {
-			return []time.Time{now, now}
-		}
-		return []time.Time{now.Add(-s.Period), now}
-	})
+	ds, spec, err := c.store.PressConsecutive(serial, now)
+	c.pressed(serial, now, spec, ds[1], err)
 	if errors.Is(err, emulator.ErrButtonDead) {
 		c.done(w, r, "/", frag, flash{Kind: "error", Text: serial + ": " + deadMessage + ": nothing to activate with."})
 		return

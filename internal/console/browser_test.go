@@ -13,8 +13,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/tokenlab/tokenlab/cmd/tokenlab/console"
 	"github.com/tokenlab/tokenlab/emulator"
+	"github.com/tokenlab/tokenlab/internal/console"
 	"github.com/tokenlab/tokenlab/internal/oath"
 	"github.com/tokenlab/tokenlab/internal/seedfile"
 	"github.com/tokenlab/tokenlab/server"
