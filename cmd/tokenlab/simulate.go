@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokenlab/tokenlab/server"
-	"github.com/tokenlab/tokenlab/server/driftsim"
+	"github.com/tokenlab/tokenlab/scenarios/driftsim"
 	"github.com/tokenlab/tokenlab/server/httpapi"
 )
 
