@@ -37,8 +37,11 @@ type PolicySetting struct {
 
 // Default is the setting's default as the docs write it: value and unit.
 func (s PolicySetting) Default() string {
-	if s.Unit == "" {
+	switch {
+	case s.Unit == "":
 		return s.def
+	case s.def == "1": // units are plural: "1 steps" would read badly
+		return s.def + " " + strings.TrimSuffix(s.Unit, "s")
 	}
 	return s.def + " " + s.Unit
 }
