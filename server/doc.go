@@ -1,7 +1,8 @@
 // Package server is tokenlab's verification service: the token inventory,
-// the accounts and the hardware token lifecycle of SPEC §3, exact to the
-// portal's Hardware OTP guide. Scenarios call it directly (this Go API) or
-// over HTTP (tokenlab serve); the emulator's virtual tokens supply the codes.
+// the accounts and the hardware token lifecycle that docs/lifecycle.md
+// describes, exact to the portal's Hardware OTP guide. Scenarios call it
+// directly (this Go API) or over HTTP (tokenlab serve); the emulator's
+// virtual tokens supply the codes.
 // The server never imports the emulator: seeds arrive in seed files
 // (internal/seedfile), codes arrive as a user types them.
 //
