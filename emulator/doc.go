@@ -1,10 +1,11 @@
 // Package emulator is tokenlab's virtual hardware OTP token.
 //
-// A Token has what a real one has (SPEC §2): a serial number printed on its
-// back, a secret, an algorithm (SHA1 by default), 8 or 6 digits, a 30 or 60 s
-// step, and a button. Pressing it returns the Display: the code, the step it
-// belongs to and how long it stays valid. A TOTP token pressed twice in one
-// step shows the same code; an HOTP token advances its counter on each press.
+// A Token has what a real one has (see docs/lifecycle.md, “The token”): a
+// serial number printed on its back, a secret, an algorithm (SHA1 by
+// default), 8 or 6 digits, a 30 or 60 s step, and a button. Pressing it
+// returns the Display: the code, the step it belongs to and how long it stays
+// valid. A TOTP token pressed twice in one step shows the same code; an HOTP
+// token advances its counter on each press.
 //
 // Each token keeps its own clock, which runs off true time by a Drift:
 //

@@ -45,7 +45,8 @@ func ParseKind(s string) (Kind, error) {
 	return k, nil
 }
 
-// Drift describes a token's own clock against true time (SPEC §2):
+// Drift describes a token's own clock against true time (see
+// docs/lifecycle.md, “Its clock”):
 //
 //	token_time = true_time + Offset + PPM × 1e-6 × (true_time − Start)
 //
@@ -75,8 +76,8 @@ func ppmOf(ppm, seconds float64) time.Duration {
 	return time.Duration(math.Round(ppm * seconds * 1e3)) // ppm·1e-6·s·1e9 ns
 }
 
-// Faults are the failures a negative test can inject (SPEC §2). Zero values
-// mean a healthy token; faults combine.
+// Faults are the failures a negative test can inject (see docs/lifecycle.md,
+// “Faults”). Zero values mean a healthy token; faults combine.
 type Faults struct {
 	// FrozenAt, when set, is the time the token's clock stopped at: every
 	// press shows the code of that moment.

@@ -1,7 +1,8 @@
 // Package server is tokenlab's verification service: the token inventory,
-// the accounts and the hardware token lifecycle of SPEC §3, exact to the
-// portal's Hardware OTP guide. Scenarios call it directly (this Go API) or
-// over HTTP (tokenlab serve); the emulator's virtual tokens supply the codes.
+// the accounts and the hardware token lifecycle that docs/lifecycle.md
+// describes, exact to the portal's Hardware OTP guide. Scenarios call it
+// directly (this Go API) or over HTTP (tokenlab serve); the emulator's
+// virtual tokens supply the codes.
 // The server never imports the emulator: seeds arrive in seed files
 // (internal/seedfile), codes arrive as a user types them.
 //
@@ -66,30 +67,32 @@
 //
 // # Policy defaults
 //
-// Every rule is a field of Policy; its zero value means the default:
+// Every rule is a field of Policy; its zero value means the default. The
+// defaults are written once, in the table PolicySettings returns, which
+// also gives GET /v1/policy its keys; docs/lifecycle.md, “Policy defaults”,
+// says what each setting decides. A test keeps this copy equal to it:
 //
-//	OperatorName, PortalName  Exostar, MAG (they fill the guide's messages)
-//	SyncWindow                1000 steps either way (activation, resync)
-//	LoginWindow               1 step either way, around time + learned drift
-//	DriftTracking             offset: the window follows the learned offset;
-//	                          fixed: no tracking; rate: offset + estimated
-//	                          rate, widened by its doubt since the last sync
-//	MaxDriftPPM               15 ppm: the worst drift the rate policy assumes
-//	MaxLoginWindow            10 steps either way: the rate policy's cap
-//	HOTPLookAhead             10 counters
-//	LockoutThreshold          5 consecutive wrong codes
-//	ActivationAttempts        3 failed activations, then blocked (admin reset)
-//	ResyncAttempts            3 failed resyncs, then blocked (admin reset)
-//	Validity                  365 days from purchase; renewal adds 365 days
-//	ExpiryReminder            30 days before expiry
-//	SuspendedRevokeAfter      60 days suspended, then revoked
-//	ExpiredRevokeAfter        365 days expired, then revoked (the guide's
-//	                          "59th day" reading: set 59 days)
-//	RevocationReminders       30, 15 and 3 days before an automatic revocation
-//	ApprovalRequired          false (true: activation leads to Pending Approval)
-//	MaxPhones                 3 phones for phone OTP
-//	PhoneCodeValidity         2 minutes
-//	PasswordCost              bcrypt cost 10
+//	Policy field          GET /v1/policy               default
+//	OperatorName          operator_name                Exostar
+//	PortalName            portal_name                  MAG
+//	SyncWindow            sync_window                  1000 steps
+//	LoginWindow           login_window                 1 step
+//	DriftTracking         drift_tracking               offset
+//	MaxDriftPPM           max_drift_ppm                15 ppm
+//	MaxLoginWindow        max_login_window             10 steps
+//	HOTPLookAhead         hotp_look_ahead              10 counters
+//	LockoutThreshold      lockout_threshold            5 codes
+//	ActivationAttempts    activation_attempts          3 attempts
+//	ResyncAttempts        resync_attempts              3 attempts
+//	Validity              validity_days                365 days
+//	ExpiryReminder        expiry_reminder_days         30 days
+//	SuspendedRevokeAfter  suspended_revoke_after_days  60 days
+//	ExpiredRevokeAfter    expired_revoke_after_days    365 days
+//	RevocationReminders   revocation_reminder_days     30, 15, 3 days
+//	ApprovalRequired      approval_required            false
+//	MaxPhones             max_phones                   3 phones
+//	PhoneCodeValidity     phone_code_validity_s        120 seconds
+//	PasswordCost          -                            10
 //
 // A failing activation or resync attempt is answered otp_incorrect even when
 // it is the one that blocks; the next attempt is answered

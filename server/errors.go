@@ -6,11 +6,12 @@ import (
 	"strings"
 )
 
-// Code is a stable machine code of a refusal (SPEC §3.4).
+// Code is a stable machine code of a refusal (see docs/lifecycle.md, “Errors”).
 type Code string
 
-// The error catalogue. The first nine are SPEC §3.4's; the rest cover what
-// the guide leaves to the portal.
+// The error catalogue. The first nine are the token lifecycle's refusals (see
+// docs/lifecycle.md, “Errors”); the rest cover what the guide leaves to the
+// portal.
 const (
 	CodeSerialIncorrect     Code = "serial_incorrect"
 	CodeOTPIncorrect        Code = "otp_incorrect"

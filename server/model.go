@@ -10,7 +10,7 @@ import (
 // Role is what an account may do.
 type Role string
 
-// The roles of SPEC §3.1.
+// The roles (see docs/lifecycle.md, “Accounts and roles”).
 const (
 	RoleUser          Role = "user"
 	RoleOrgAdmin      Role = "org_admin"
@@ -66,7 +66,7 @@ type Proofing struct {
 	At       time.Time `json:"at"`
 }
 
-// Status is a hardware token's status (SPEC §3.2).
+// Status is a hardware token's status (see docs/lifecycle.md, “Statuses”).
 type Status string
 
 // Token statuses. Locked is not a status but a sub-status of Active.

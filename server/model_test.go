@@ -9,9 +9,9 @@ import (
 	"github.com/tokenlab/tokenlab/server"
 )
 
-// model is a reference of one active token's lifecycle, written from SPEC
-// §3.3 and independent of the server's code: what a login, a resync, a
-// suspension… must answer and leave behind.
+// model is a reference of one active token's lifecycle, written from
+// docs/lifecycle.md and independent of the server's code: what a login, a
+// resync, a suspension… must answer and leave behind.
 type model struct {
 	revoked, suspended, byAdmin, locked, blocked bool
 	fail, resyncFail                             int

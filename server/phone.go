@@ -11,7 +11,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Phone OTP and identity proofing: the second credential type (SPEC §3.3).
+// Phone OTP and identity proofing: the second credential type (see
+// docs/lifecycle.md, “Phone OTP and identity proofing”).
 // Codes that the system "sends" go to the outbox, where tests read them.
 
 func hashCode(userID, code string) []byte {

@@ -80,11 +80,11 @@ type SweepReport struct {
 }
 
 // Sweep applies every reminder, expiry and automatic revocation due at the
-// clock's now (SPEC §3.3 Expiry, Suspension). Each event happens at its own
-// due time — its notification and audit entry carry that time — so moving
-// a virtual clock two years at once gives the same history as sweeping
-// every day. Run it whenever the clock moves (the HTTP server does, on
-// every move of its virtual clock) or periodically.
+// clock's now (see docs/lifecycle.md, “Automatic events”). Each event
+// happens at its own due time — its notification and audit entry carry that
+// time — so moving a virtual clock two years at once gives the same history
+// as sweeping every day. Run it whenever the clock moves (the HTTP server
+// does, on every move of its virtual clock) or periodically.
 func (s *Server) Sweep(ctx context.Context) (SweepReport, error) {
 	var rep SweepReport
 	now := s.clock.Now()

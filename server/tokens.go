@@ -42,7 +42,7 @@ func (s *Server) findPair(t *Token, c1, c2 uint64, center int64, radius int) (st
 }
 
 // Activate registers a token on the user's account with two consecutive
-// codes (SPEC §3.3 Activation).
+// codes (see docs/lifecycle.md, “Activation”).
 func (s *Server) Activate(ctx context.Context, userID, serial, otp1, otp2 string) (TokenView, error) {
 	var out TokenView
 	err := s.do(ctx, AsUser(userID), "token.activate", serial, func(tx Tx, now time.Time) error {
@@ -208,7 +208,7 @@ func (s *Server) usable(t Token, now time.Time) error {
 }
 
 // verifyTx checks a login code against the user's token and records the
-// outcome (SPEC §3.3 Login / verification).
+// outcome (see docs/lifecycle.md, “Login and verification”).
 func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verification, Token, error) {
 	t, err := s.loginToken(tx, acc)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tokenlab/tokenlab/server"
-	"github.com/tokenlab/tokenlab/server/driftsim"
+	"github.com/tokenlab/tokenlab/scenarios/driftsim"
 )
 
 // quarterly is the fleet of the issue: up to 12 ppm either way, each token

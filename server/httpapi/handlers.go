@@ -38,20 +38,7 @@ func (a *api) policy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	days := func(d time.Duration) float64 { return d.Hours() / 24 }
-	var reminders []float64
-	for _, d := range p.RevocationReminders {
-		reminders = append(reminders, days(d))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"operator_name": p.OperatorName, "portal_name": p.PortalName, "sync_window": p.SyncWindow, "login_window": p.LoginWindow,
-		"drift_tracking": p.DriftTracking, "max_drift_ppm": p.MaxDriftPPM, "max_login_window": p.MaxLoginWindow,
-		"hotp_look_ahead": p.HOTPLookAhead, "lockout_threshold": p.LockoutThreshold, "activation_attempts": p.ActivationAttempts,
-		"resync_attempts": p.ResyncAttempts, "validity_days": days(p.Validity), "expiry_reminder_days": days(p.ExpiryReminder),
-		"suspended_revoke_after_days": days(p.SuspendedRevokeAfter), "expired_revoke_after_days": days(p.ExpiredRevokeAfter),
-		"revocation_reminder_days": reminders, "approval_required": p.ApprovalRequired, "max_phones": p.MaxPhones,
-		"phone_code_validity_s": p.PhoneCodeValidity.Seconds(),
-	})
+	writeJSON(w, http.StatusOK, p.Document())
 	return nil
 }
 

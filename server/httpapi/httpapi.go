@@ -1,5 +1,6 @@
 // Package httpapi serves the verification server over HTTP: the JSON API of
-// SPEC §3 that scenarios, the web console, a portal under test and curl use.
+// the token lifecycle (docs/lifecycle.md) that scenarios, the web console, a
+// portal under test and curl use.
 //
 // # Authentication
 //
