@@ -6,6 +6,25 @@
 // The server never imports the emulator: seeds arrive in seed files
 // (internal/seedfile), codes arrive as a user types them.
 //
+// # One API
+//
+// Service declares the flows once, in small roles (Inventory, Accounts,
+// Tokens, Sessions, Records). *Server implements it in process and
+// server/client's *Client over HTTP, with the same arguments, the same views
+// and the same refusals, so a program, a scenario suite or the CLI picks
+// either and calls the same methods:
+//
+//	var svc server.Service = srv // or client.New(url, adminToken)
+//	v, err := svc.Suspend(ctx, server.AsUser("alice"), serial)
+//
+// Every call that an administrator or a user may make names its Actor; the
+// zero Actor is refused (bad_request). A call only the user makes for
+// themselves (activate, verify, log in) names the user by ID. The API names
+// no internal type: Clock, Kind, Algorithm and Seed are declared here.
+//
+// A second Store is proven with server/storetest's conformance suite, which
+// server/sqlitestore runs.
+//
 // # Lifecycle
 //
 //	                   import (admin)
