@@ -23,24 +23,6 @@ func (s *Server) token(tx Tx, serial string, missing Code) (Token, error) {
 	return t, err
 }
 
-// findPair searches for two consecutive codes after the last accepted step:
-// TOTP around center within radius, nearest first; HOTP from the next
-// counter on. It returns the second code's step, and whether the pair was
-// found only among steps already used (a replay).
-func (s *Server) findPair(t *Token, c1, c2 uint64, center int64, radius int) (step int64, ok, replayed bool, err error) {
-	gen, err := s.generator(t)
-	if err != nil {
-		return 0, false, false, err
-	}
-	if t.Kind == oath.HOTP {
-		// Counters last+1 … last+1+radius: a search "around" last+1+radius/2.
-		step, ok, replayed = MatchPair(gen, c1, c2, t.LastStep+1+int64(radius/2), radius/2, t.LastStep)
-		return step, ok, replayed, nil
-	}
-	step, ok, replayed = MatchPair(gen, c1, c2, center, radius, t.LastStep)
-	return step, ok, replayed, nil
-}
-
 // Activate registers a token on the user's account with two consecutive
 // codes (SPEC §3.3 Activation).
 func (s *Server) Activate(ctx context.Context, userID, serial, otp1, otp2 string) (TokenView, error) {
