@@ -30,7 +30,7 @@ var _ = flow(func(w *harness.World) {
 			Expect(err).NotTo(HaveOccurred())
 			for _, n := range ns {
 				if n.Kind == "revocation_reminder" || n.Kind == "revocation_notice" {
-					kinds = append(kinds, n.Kind)
+					kinds = append(kinds, string(n.Kind))
 					days = append(days, n.CreatedAt.Sub(t0)/day)
 				}
 			}

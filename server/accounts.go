@@ -236,16 +236,16 @@ func randomString(n int, alphabet string) string {
 	return string(b)
 }
 
-// resetPassword replaces the password by a temporary one, e-mailed to the user.
-func (s *Server) resetPassword(tx Tx, now time.Time, a *Account, why string) error {
+// resetPassword replaces the password by a temporary one, e-mailed to the
+// user, because their token serial was revoked.
+func (s *Server) resetPassword(tx Tx, now time.Time, a *Account, serial string) error {
 	temp := randomString(16, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
 	hash, err := bcrypt.GenerateFromPassword([]byte(temp), s.policy.PasswordCost)
 	if err != nil {
 		return err
 	}
 	a.PasswordHash, a.TemporaryPassword = hash, true
-	return s.notify(tx, now, *a, "temporary_password", s.policy.PortalName+": your temporary password",
-		"Your permanent password was reset because "+why+". Log in with this temporary System-Generated Password and choose a new permanent password: "+temp)
+	return s.notify(tx, now, *a, noteTemporaryPassword, noteValues{serial: serial, password: temp})
 }
 
 // ChangePassword sets a new permanent password, given the current one.

@@ -125,11 +125,10 @@ func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) (Spon
 		if err != nil {
 			return err
 		}
-		body := fmt.Sprintf("Your partner is sponsoring your OTP Hardware Token %s. Register it in %s", t.Serial, s.policy.PortalName)
-		if !sp.ActivateBy.IsZero() {
-			body += " by " + sp.ActivateBy.UTC().Format("2006-01-02 15:04 MST")
+		if sp.ActivateBy.IsZero() {
+			return s.notify(tx, now, a, noteSponsorship, noteValues{serial: t.Serial})
 		}
-		return s.notify(tx, now, a, "sponsorship", "Your OTP Hardware Token is sponsored", body+".")
+		return s.notify(tx, now, a, noteSponsorshipBy, noteValues{serial: t.Serial, deadline: sp.ActivateBy.UTC().Format("2006-01-02 15:04 MST")})
 	})
 	if err != nil {
 		return Sponsorship{}, err

@@ -256,13 +256,13 @@ type Session struct {
 
 // Notification is an e-mail (or text) the system would send.
 type Notification struct {
-	ID        int64     `json:"id"`
-	UserID    string    `json:"user_id"`
-	Recipient string    `json:"recipient"`
-	Kind      string    `json:"kind"`
-	Subject   string    `json:"subject"`
-	Body      string    `json:"body"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        int64            `json:"id"`
+	UserID    string           `json:"user_id"`
+	Recipient string           `json:"recipient"`
+	Kind      NotificationKind `json:"kind"`
+	Subject   string           `json:"subject"`
+	Body      string           `json:"body"`
+	CreatedAt time.Time        `json:"created_at"`
 }
 
 // AuditEntry records a state change or a refusal: who, what, when, outcome.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"fmt"
 	"strings"
 	"time"
 
@@ -78,10 +77,11 @@ func (s *Server) SendPhoneCode(ctx context.Context, userID, number string) error
 		if err := tx.PutAccount(acc); err != nil {
 			return err
 		}
-		_, err = tx.AddNotification(Notification{UserID: userID, Recipient: number, Kind: "phone_code_" + acc.Phones[i].Method,
-			Subject: s.policy.PortalName + " One-Time Password",
-			Body:    fmt.Sprintf("Your %s One-Time Password is %s. It expires in %v.", s.policy.PortalName, code, s.policy.PhoneCodeValidity), CreatedAt: now})
-		return err
+		note := notePhoneCodeText
+		if acc.Phones[i].Method == "voice" {
+			note = notePhoneCodeVoice
+		}
+		return s.notifyTo(tx, now, userID, number, note, noteValues{code: code, validity: s.policy.PhoneCodeValidity.String()})
 	})
 }
 
@@ -161,8 +161,7 @@ func (s *Server) RecordProofing(ctx context.Context, actor Actor, userID, outcom
 		}
 		if outcome == ProofingPostal {
 			acc.Proofing.CodeHash = hashCode(userID, code)
-			if err := s.notify(tx, now, acc, "proofing_code_postal", "Your identity proofing activation code",
-				"(sent by postal mail) Your proofing activation code is "+code+". Enter it in "+s.policy.PortalName+" to complete identity proofing."); err != nil {
+			if err := s.notify(tx, now, acc, noteProofingCodePostal, noteValues{code: code}); err != nil {
 				return err
 			}
 		}

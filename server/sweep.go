@@ -126,15 +126,17 @@ func (s *Server) applyDue(tx Tx, t *Token, now time.Time, rep *SweepReport) erro
 			t.Reminders = append(t.Reminders, ev.name)
 			rep.Reminders++
 			if acc != nil {
-				var subject, body string
-				if ev.why == "expiry" {
-					subject = "Your OTP Hardware Token expires soon"
-					body = fmt.Sprintf("Your OTP Hardware Token %s expires on %s. Renew it before then to keep using it.", t.Serial, t.ExpiresAt.UTC().Format("2006-01-02"))
-				} else {
-					subject = "Your OTP Hardware Token will be revoked"
-					body = fmt.Sprintf("Your %s OTP Hardware Token %s will be revoked automatically on %s. %s", t.Status.Display(false), t.Serial, ev.deadline.UTC().Format("2006-01-02"), s.remedy(t))
+				// A revocation reminder's remedy is the way out of the
+				// token's state: re-enable a suspended token, renew an
+				// expired one.
+				note, v := noteExpiryReminder, noteValues{serial: t.Serial, expires: date(t.ExpiresAt)}
+				if ev.why != "expiry" {
+					note, v = noteRevocationReminderExpired, noteValues{serial: t.Serial, deadline: date(ev.deadline)}
+					if t.Status == StatusSuspended {
+						note = noteRevocationReminderSuspended
+					}
 				}
-				if err := s.notify(tx, ev.at, *acc, ev.why+"_reminder", subject, body); err != nil {
+				if err := s.notify(tx, ev.at, *acc, note, v); err != nil {
 					return err
 				}
 			}
@@ -142,8 +144,7 @@ func (s *Server) applyDue(tx Tx, t *Token, now time.Time, rep *SweepReport) erro
 			t.Status, t.Reminders = StatusExpired, nil
 			rep.Expired++
 			if acc != nil {
-				if err := s.notify(tx, ev.at, *acc, "expired", "Your OTP Hardware Token has expired",
-					fmt.Sprintf("Your OTP Hardware Token %s expired on %s. Renew it to use it again.", t.Serial, ev.at.UTC().Format("2006-01-02"))); err != nil {
+				if err := s.notify(tx, ev.at, *acc, noteExpired, noteValues{serial: t.Serial, expires: date(ev.at)}); err != nil {
 					return err
 				}
 			}
@@ -152,8 +153,11 @@ func (s *Server) applyDue(tx Tx, t *Token, now time.Time, rep *SweepReport) erro
 			rep.Revoked++
 			outcome = "revoke (" + ev.why + ")"
 			if acc != nil {
-				if err := s.notify(tx, ev.at, *acc, "revocation_notice", "Your OTP Hardware Token was revoked",
-					fmt.Sprintf("Your OTP Hardware Token %s was revoked automatically: it was %s for too long. Revocation is permanent.", t.Serial, ev.why)); err != nil {
+				note := noteRevokedExpired
+				if ev.why == "suspended" {
+					note = noteRevokedSuspended
+				}
+				if err := s.notify(tx, ev.at, *acc, note, noteValues{serial: t.Serial}); err != nil {
 					return err
 				}
 			}
@@ -164,11 +168,4 @@ func (s *Server) applyDue(tx Tx, t *Token, now time.Time, rep *SweepReport) erro
 	}
 	s.schedule(t)
 	return tx.PutToken(*t)
-}
-
-func (s *Server) remedy(t *Token) string {
-	if t.Status == StatusSuspended {
-		return "Re-enable it before then to keep it."
-	}
-	return "Renew it before then to keep it."
 }

@@ -125,8 +125,7 @@ func (s *Server) Activate(ctx context.Context, userID, serial, otp1, otp2 string
 			return err
 		}
 		out = viewOf(t)
-		return s.notify(tx, now, acc, "activation", "Your OTP Hardware Token is active",
-			"Your OTP Hardware Token "+serial+" is now registered on your "+s.policy.PortalName+" account. It is valid until "+t.ExpiresAt.UTC().Format("2006-01-02")+".")
+		return s.notify(tx, now, acc, noteActivation, noteValues{serial: serial, expires: date(t.ExpiresAt)})
 	})
 	return out, err
 }
@@ -531,12 +530,11 @@ func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, 
 	}
 	acc.RememberToken = false
 	if by == "admin" {
-		if err := s.notify(tx, now, *acc, "revocation_notice", "Your OTP Hardware Token was revoked",
-			"An administrator revoked your OTP Hardware Token "+t.Serial+". Revocation is permanent. Your permanent password was reset: a temporary password follows in a separate e-mail."); err != nil {
+		if err := s.notify(tx, now, *acc, noteRevokedByAdmin, noteValues{serial: t.Serial}); err != nil {
 			return err
 		}
 	}
-	if err := s.resetPassword(tx, now, acc, "your OTP Hardware Token "+t.Serial+" was revoked"); err != nil {
+	if err := s.resetPassword(tx, now, acc, t.Serial); err != nil {
 		return err
 	}
 	return tx.PutAccount(*acc)
