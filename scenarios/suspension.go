@@ -41,7 +41,7 @@ var _ = flow(func(w *harness.World) {
 			v, err := w.T.Suspend(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(v.Status).To(Equal(server.StatusSuspended))
-			Expect(v.SuspendedBy).To(Equal("user"))
+			Expect(v.SuspendedBy).To(Equal(server.ActorUser))
 
 			v, err = w.T.Enable(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
@@ -55,7 +55,7 @@ var _ = flow(func(w *harness.World) {
 			v, err := w.T.Suspend(w.Ctx, harness.Admin, dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(v.Status).To(Equal(server.StatusSuspended))
-			Expect(v.SuspendedBy).To(Equal("admin"))
+			Expect(v.SuspendedBy).To(Equal(server.ActorAdmin))
 
 			_, err = w.T.Enable(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			w.ExpectRefusal(err, server.CodeForbidden)

@@ -80,6 +80,14 @@ func AsAdmin(id string) Actor { return Actor{ID: id, Admin: true} }
 // System is the server itself (the sweep).
 var System = Actor{ID: "system", Admin: true}
 
+// kind is the actor as a token records who suspended or revoked it.
+func (a Actor) kind() ActorKind {
+	if a.Admin {
+		return ActorAdmin
+	}
+	return ActorUser
+}
+
 func (a Actor) String() string {
 	if a.Admin && a != System {
 		return "admin:" + a.ID

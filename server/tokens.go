@@ -400,11 +400,7 @@ func (s *Server) Suspend(ctx context.Context, actor Actor, serial string) (Token
 		if t.Status != StatusActive {
 			return t, s.refuse(CodeActionUnavailable, "only an Active token can be suspended; %s is %s", serial, t.Status)
 		}
-		t.Status, t.SuspendedAt, t.Reminders = StatusSuspended, now, nil
-		t.SuspendedBy = "user"
-		if actor.Admin {
-			t.SuspendedBy = "admin"
-		}
+		t.Status, t.SuspendedBy, t.SuspendedAt, t.Reminders = StatusSuspended, actor.kind(), now, nil
 		s.schedule(&t)
 		return t, tx.PutToken(t)
 	})
@@ -421,7 +417,7 @@ func (s *Server) Enable(ctx context.Context, actor Actor, serial string) (TokenV
 		if t.Status != StatusSuspended {
 			return t, s.refuse(CodeActionUnavailable, "token %s is %s, not suspended", serial, t.Status)
 		}
-		if t.SuspendedBy == "admin" && !actor.Admin {
+		if t.SuspendedBy == ActorAdmin && !actor.Admin {
 			return t, s.refuse(CodeForbidden, "token %s was suspended by an administrator: only an administrator may re-enable it", serial)
 		}
 		t.Status, t.SuspendedBy, t.SuspendedAt, t.Reminders = StatusActive, "", time.Time{}, nil
@@ -471,10 +467,7 @@ func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) (TokenV
 		default:
 			return t, s.refuse(CodeActionUnavailable, "a token %s cannot be revoked", t.Status)
 		}
-		by := "user"
-		if actor.Admin {
-			by = "admin"
-		}
+		by := actor.kind()
 		t.Status, t.RevokedAt, t.RevokedBy, t.NextEventAt = StatusRevoked, now, by, time.Time{}
 		if err := tx.PutToken(t); err != nil {
 			return t, err
@@ -515,7 +508,7 @@ func (s *Server) tokenAction(ctx context.Context, actor Actor, action, serial st
 
 // revocationEffects ends the user's sessions, resets the password, clears
 // the remember-token cookie and sends the e-mails.
-func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, by string) error {
+func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, by ActorKind) error {
 	sessions, err := tx.Sessions(acc.UserID)
 	if err != nil {
 		return err
@@ -529,7 +522,7 @@ func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, 
 		}
 	}
 	acc.RememberToken = false
-	if by == "admin" {
+	if by == ActorAdmin {
 		if err := s.notify(tx, now, *acc, noteRevokedByAdmin, noteValues{serial: t.Serial}); err != nil {
 			return err
 		}

@@ -25,7 +25,7 @@ type TokenView struct {
 	DriftSteps    int64     `json:"drift_steps"`
 	DriftPPM      float64   `json:"drift_ppm"`
 	LastStep      *int64    `json:"last_step"`
-	SuspendedBy   string    `json:"suspended_by,omitempty"`
+	SuspendedBy   ActorKind `json:"suspended_by,omitempty"`
 	ActivatedAt   time.Time `json:"activated_at,omitzero"`
 	LastUsedAt    time.Time `json:"last_used_at,omitzero"`
 	// ExpiresAt is null until the token is activated.
