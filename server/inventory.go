@@ -86,9 +86,9 @@ func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) (Spon
 		return Sponsorship{}, err
 	}
 	if sp.Level == 0 {
-		sp.Level = 2
+		sp.Level = LevelUnproofed
 	}
-	if sp.Level != 2 && sp.Level != 3 {
+	if sp.Level != LevelUnproofed && sp.Level != LevelProofed {
 		return Sponsorship{}, s.refuse(CodeBadRequest, "level must be 2 or 3")
 	}
 	err := s.do(ctx, actor, "token.sponsor", sp.Serial, func(tx Tx, now time.Time) error {
@@ -144,9 +144,9 @@ func (s *Server) CreateLicenceKey(ctx context.Context, actor Actor, serial strin
 		return "", err
 	}
 	if level == 0 {
-		level = 2
+		level = LevelUnproofed
 	}
-	if level != 2 && level != 3 {
+	if level != LevelUnproofed && level != LevelProofed {
 		return "", s.refuse(CodeBadRequest, "level must be 2 or 3")
 	}
 	key := randomString(4, "ABCDEFGHJKLMNPQRSTUVWXYZ") + "-" + randomString(4, "23456789ABCDEFGHJKLMNPQRSTUVWXYZ") + "-" +

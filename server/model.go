@@ -98,6 +98,12 @@ func (s Status) Display(locked bool) string {
 // Level is the assurance of a credential: 2 without identity proofing, 3 with.
 type Level int
 
+// The levels of a hardware or phone OTP credential.
+const (
+	LevelUnproofed Level = 2
+	LevelProofed   Level = 3
+)
+
 // ActorKind is who acted on a token, as the token keeps it: a user acting
 // for themselves and an administrator have different powers over it (only
 // an administrator lifts an administrator's suspension).

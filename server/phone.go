@@ -112,9 +112,9 @@ func (s *Server) LoginWithPhone(ctx context.Context, userID, password, number, c
 			return s.refuse(CodePhoneCodeIncorrect, "wrong or expired code for %s", number)
 		}
 		p.CodeHash, p.CodeExpires = nil, time.Time{}
-		level := Level(2)
+		level := LevelUnproofed
 		if acc.Proofed {
-			level = 3
+			level = LevelProofed
 		}
 		out = Session{ID: randomString(32, "abcdefghijklmnopqrstuvwxyz0123456789"), UserID: userID, CreatedAt: now,
 			Strength: Strength{Credential: CredentialPhoneOTP, Level: level}}

@@ -43,10 +43,10 @@ func (s *Server) Login(ctx context.Context, userID, password, otp string) (Sessi
 
 // tokenLevel is a token's level; a level 2 token of a proofed user counts as 3.
 func tokenLevel(t Token, acc Account) Level {
-	if t.Level == 3 || acc.Proofed {
-		return 3
+	if t.Level == LevelProofed || acc.Proofed {
+		return LevelProofed
 	}
-	return 2
+	return LevelUnproofed
 }
 
 func (s *Server) session(tx Tx, id string) (Session, error) {

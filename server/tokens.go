@@ -65,7 +65,7 @@ func (s *Server) Activate(ctx context.Context, userID, serial, otp1, otp2 string
 				return s.refuse(CodeActionUnavailable, "the terms and conditions of %s are not accepted", sp.ApplicationID)
 			}
 		}
-		if sp.Level == 3 && !acc.Proofed {
+		if sp.Level == LevelProofed && !acc.Proofed {
 			return s.refuse(CodeActionUnavailable, "a level 3 credential needs identity proofing first")
 		}
 		if acc.ParentID != "" {
