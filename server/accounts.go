@@ -66,7 +66,7 @@ func (s *Server) CreateAccount(ctx context.Context, actor Actor, n NewAccount) (
 	err = s.do(ctx, actor, "account.create", n.UserID, func(tx Tx, now time.Time) error {
 		if _, err := tx.Account(n.UserID); err == nil {
 			return s.refuse(CodeConflict, "account %q exists", n.UserID)
-		} else if !errors.Is(err, ErrNotFound) {
+		} else if !errors.Is(err, ErrNoRecord) {
 			return err
 		}
 		a := Account{UserID: n.UserID, Email: n.Email, FirstName: n.FirstName, MiddleName: n.MiddleName, LastName: n.LastName,
@@ -134,7 +134,7 @@ func (s *Server) Accounts(ctx context.Context) ([]AccountView, error) {
 
 func (s *Server) account(tx Tx, userID string) (Account, error) {
 	a, err := tx.Account(userID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNoRecord) {
 		return a, s.refuse(CodeNotFound, "no account %q", userID)
 	}
 	return a, err
@@ -215,7 +215,7 @@ func (s *Server) AcceptTerms(ctx context.Context, userID, appID string) error {
 		if _, err := s.account(tx, userID); err != nil {
 			return err
 		}
-		if _, err := tx.Application(appID); errors.Is(err, ErrNotFound) {
+		if _, err := tx.Application(appID); errors.Is(err, ErrNoRecord) {
 			return s.refuse(CodeNotFound, "no application %q", appID)
 		}
 		return tx.AcceptTerms(userID, appID, now)

@@ -58,7 +58,7 @@ func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []Seed) ([]
 		for i := range toks {
 			if _, err := tx.Token(toks[i].Serial); err == nil {
 				return s.refuse(CodeConflict, "serial %s is already in the inventory: nothing was imported", toks[i].Serial)
-			} else if !errors.Is(err, ErrNotFound) {
+			} else if !errors.Is(err, ErrNoRecord) {
 				return err
 			}
 		}
@@ -99,7 +99,7 @@ func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) (Spon
 			return err
 		}
 		t, err := tx.Token(sp.Serial)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNoRecord) {
 			return s.refuse(CodeNotFound, "no token %q in the inventory", sp.Serial)
 		}
 		if err != nil {
@@ -109,7 +109,7 @@ func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) (Spon
 			return s.refuse(CodeConflict, "token %s is %s, not pending activation", t.Serial, t.Status)
 		}
 		if sp.ApplicationID != "" {
-			if _, err := tx.Application(sp.ApplicationID); errors.Is(err, ErrNotFound) {
+			if _, err := tx.Application(sp.ApplicationID); errors.Is(err, ErrNoRecord) {
 				return s.refuse(CodeNotFound, "no application %q", sp.ApplicationID)
 			}
 		}
@@ -156,7 +156,7 @@ func (s *Server) CreateLicenceKey(ctx context.Context, actor Actor, serial strin
 			return s.refuse(CodeForbidden, "only an administrator sells licence keys")
 		}
 		t, err := tx.Token(serial)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNoRecord) {
 			return s.refuse(CodeNotFound, "no token %q in the inventory", serial)
 		}
 		if err != nil {
@@ -185,7 +185,7 @@ func (s *Server) RedeemLicenceKey(ctx context.Context, userID, key string) error
 			return err
 		}
 		lk, err := tx.LicenceKey(key)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNoRecord) {
 			return s.refuse(CodeNotFound, "no such licence key")
 		}
 		if err != nil {

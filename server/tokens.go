@@ -17,7 +17,7 @@ type Verification struct {
 
 func (s *Server) token(tx Tx, serial string, missing Code) (Token, error) {
 	t, err := tx.Token(serial)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNoRecord) {
 		return t, s.refuse(missing, "no token %q in the inventory", serial)
 	}
 	return t, err
@@ -40,7 +40,7 @@ func (s *Server) Activate(ctx context.Context, userID, serial, otp1, otp2 string
 			return s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
 		}
 		sp, err := tx.Sponsorship(userID, serial)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNoRecord) {
 			return s.refuse(CodeSerialIncorrect, "%s is neither sponsored to %s nor bound by a licence key they entered", serial, userID)
 		}
 		if err != nil {
@@ -476,7 +476,7 @@ func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) (TokenV
 			return t, nil // never activated: no account's credential, no side effects
 		}
 		acc, err := tx.Account(t.OwnerID)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNoRecord) {
 			return t, nil
 		}
 		if err != nil {

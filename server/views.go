@@ -65,7 +65,7 @@ func (s *Server) Token(ctx context.Context, serial string) (TokenView, error) {
 	var v TokenView
 	err := s.view(ctx, func(tx Tx) error {
 		t, err := tx.Token(serial)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNoRecord) {
 			return s.refuse(CodeNotFound, "no token %q", serial)
 		}
 		if err != nil {
