@@ -89,7 +89,7 @@ var _ = flow(func(w *harness.World) {
 		It("needs the terms and conditions of the sponsoring application accepted first", func() {
 			app := "app-" + user
 			Expect(w.T.CreateApplication(w.Ctx, harness.Admin, server.Application{ID: app, Name: "Partner app", Terms: "The terms.",
-				MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: 2}})).To(Succeed())
+				MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: server.LevelUnproofed}})).To(Succeed())
 			w.Sponsor(user, dev, func(sp *server.Sponsorship) { sp.ApplicationID = app })
 			_, err := w.Activate(user, dev)
 			w.ExpectRefusal(err, server.CodeActionUnavailable)
@@ -132,7 +132,7 @@ var _ = flow(func(w *harness.World) {
 		})
 
 		It("binds a purchased token by its licence key; a level 3 product needs identity proofing first", func() {
-			key, err := w.T.CreateLicenceKey(w.Ctx, harness.Admin, dev.Serial(), 3)
+			key, err := w.T.CreateLicenceKey(w.Ctx, harness.Admin, dev.Serial(), server.LevelProofed)
 			Expect(err).NotTo(HaveOccurred())
 			_, err = w.Activate(user, dev)
 			w.ExpectRefusal(err, server.CodeSerialIncorrect) // the key is not entered yet

@@ -46,8 +46,8 @@ var _ = flow(func(w *harness.World) {
 			ns, err := w.T.Notifications(w.Ctx, user)
 			Expect(err).NotTo(HaveOccurred())
 			for _, n := range ns {
-				if slices.Contains(kinds, n.Kind) {
-					got = append(got, n.Kind)
+				if slices.Contains(kinds, string(n.Kind)) {
+					got = append(got, string(n.Kind))
 					days = append(days, n.CreatedAt.Sub(t0)/day)
 				}
 			}

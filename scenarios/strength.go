@@ -23,8 +23,8 @@ var _ = flow(func(w *harness.World) {
 			portal, otpApp, level3 = "app-portal-"+user, "app-otp-"+user, "app-l3-"+user
 			for _, app := range []server.Application{
 				{ID: portal, Name: "Dashboard", MinStrength: server.Strength{Credential: server.CredentialPassword, Level: 1}},
-				{ID: otpApp, Name: "PIM", Terms: "The terms of PIM.", MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: 2}},
-				{ID: level3, Name: "Level 3 app", MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: 3}},
+				{ID: otpApp, Name: "PIM", Terms: "The terms of PIM.", MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: server.LevelUnproofed}},
+				{ID: level3, Name: "Level 3 app", MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: server.LevelProofed}},
 			} {
 				Expect(w.T.CreateApplication(w.Ctx, harness.Admin, app)).To(Succeed())
 			}
@@ -54,7 +54,7 @@ var _ = flow(func(w *harness.World) {
 				up, err := w.T.Elevate(w.Ctx, ss.ID, dev.Press())
 				Expect(err).NotTo(HaveOccurred())
 				Expect(up.ID).To(Equal(ss.ID), "elevation keeps the session")
-				Expect(up.Strength).To(Equal(server.Strength{Credential: server.CredentialHardwareOTP, Level: 2}))
+				Expect(up.Strength).To(Equal(server.Strength{Credential: server.CredentialHardwareOTP, Level: server.LevelUnproofed}))
 				Expect(w.T.Access(w.Ctx, ss.ID, otpApp)).To(Succeed())
 				Expect(w.T.Access(w.Ctx, ss.ID, portal)).To(Succeed())
 			})
@@ -62,7 +62,7 @@ var _ = flow(func(w *harness.World) {
 			It("Given a login with a level 2 token, When the user opens a level 3 application, Then it is refused with strength_insufficient", func() {
 				ss, err := w.T.Login(w.Ctx, user, harness.Password, dev.Press())
 				Expect(err).NotTo(HaveOccurred())
-				Expect(ss.Strength).To(Equal(server.Strength{Credential: server.CredentialHardwareOTP, Level: 2}))
+				Expect(ss.Strength).To(Equal(server.Strength{Credential: server.CredentialHardwareOTP, Level: server.LevelUnproofed}))
 				Expect(w.T.Access(w.Ctx, ss.ID, otpApp)).To(Succeed())
 				w.ExpectRefusal(w.T.Access(w.Ctx, ss.ID, level3), server.CodeStrengthTooLow)
 			})

@@ -30,7 +30,7 @@ var _ = flow(func(w *harness.World) {
 			Expect(err).NotTo(HaveOccurred())
 			for _, n := range ns {
 				if n.Kind == "revocation_reminder" || n.Kind == "revocation_notice" {
-					kinds = append(kinds, n.Kind)
+					kinds = append(kinds, string(n.Kind))
 					days = append(days, n.CreatedAt.Sub(t0)/day)
 				}
 			}
@@ -41,7 +41,7 @@ var _ = flow(func(w *harness.World) {
 			v, err := w.T.Suspend(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(v.Status).To(Equal(server.StatusSuspended))
-			Expect(v.SuspendedBy).To(Equal("user"))
+			Expect(v.SuspendedBy).To(Equal(server.ActorUser))
 
 			v, err = w.T.Enable(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
@@ -55,7 +55,7 @@ var _ = flow(func(w *harness.World) {
 			v, err := w.T.Suspend(w.Ctx, harness.Admin, dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(v.Status).To(Equal(server.StatusSuspended))
-			Expect(v.SuspendedBy).To(Equal("admin"))
+			Expect(v.SuspendedBy).To(Equal(server.ActorAdmin))
 
 			_, err = w.T.Enable(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			w.ExpectRefusal(err, server.CodeForbidden)

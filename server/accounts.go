@@ -66,7 +66,7 @@ func (s *Server) CreateAccount(ctx context.Context, actor Actor, n NewAccount) (
 	err = s.do(ctx, actor, "account.create", n.UserID, func(tx Tx, now time.Time) error {
 		if _, err := tx.Account(n.UserID); err == nil {
 			return s.refuse(CodeConflict, "account %q exists", n.UserID)
-		} else if !errors.Is(err, ErrNotFound) {
+		} else if !errors.Is(err, ErrNoRecord) {
 			return err
 		}
 		a := Account{UserID: n.UserID, Email: n.Email, FirstName: n.FirstName, MiddleName: n.MiddleName, LastName: n.LastName,
@@ -134,7 +134,7 @@ func (s *Server) Accounts(ctx context.Context) ([]AccountView, error) {
 
 func (s *Server) account(tx Tx, userID string) (Account, error) {
 	a, err := tx.Account(userID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNoRecord) {
 		return a, s.refuse(CodeNotFound, "no account %q", userID)
 	}
 	return a, err
@@ -215,7 +215,7 @@ func (s *Server) AcceptTerms(ctx context.Context, userID, appID string) error {
 		if _, err := s.account(tx, userID); err != nil {
 			return err
 		}
-		if _, err := tx.Application(appID); errors.Is(err, ErrNotFound) {
+		if _, err := tx.Application(appID); errors.Is(err, ErrNoRecord) {
 			return s.refuse(CodeNotFound, "no application %q", appID)
 		}
 		return tx.AcceptTerms(userID, appID, now)
@@ -236,16 +236,16 @@ func randomString(n int, alphabet string) string {
 	return string(b)
 }
 
-// resetPassword replaces the password by a temporary one, e-mailed to the user.
-func (s *Server) resetPassword(tx Tx, now time.Time, a *Account, why string) error {
+// resetPassword replaces the password by a temporary one, e-mailed to the
+// user, because their token serial was revoked.
+func (s *Server) resetPassword(tx Tx, now time.Time, a *Account, serial string) error {
 	temp := randomString(16, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
 	hash, err := bcrypt.GenerateFromPassword([]byte(temp), s.policy.PasswordCost)
 	if err != nil {
 		return err
 	}
 	a.PasswordHash, a.TemporaryPassword = hash, true
-	return s.notify(tx, now, *a, "temporary_password", s.policy.PortalName+": your temporary password",
-		"Your permanent password was reset because "+why+". Log in with this temporary System-Generated Password and choose a new permanent password: "+temp)
+	return s.notify(tx, now, *a, noteTemporaryPassword, noteValues{serial: serial, password: temp})
 }
 
 // ChangePassword sets a new permanent password, given the current one.

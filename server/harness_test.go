@@ -296,7 +296,7 @@ func (f *fixture) notifications(user string) []server.Notification {
 func kinds(ns []server.Notification) []string {
 	var out []string
 	for _, n := range ns {
-		out = append(out, n.Kind)
+		out = append(out, string(n.Kind))
 	}
 	return out
 }

@@ -58,7 +58,7 @@ func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []Seed) ([]
 		for i := range toks {
 			if _, err := tx.Token(toks[i].Serial); err == nil {
 				return s.refuse(CodeConflict, "serial %s is already in the inventory: nothing was imported", toks[i].Serial)
-			} else if !errors.Is(err, ErrNotFound) {
+			} else if !errors.Is(err, ErrNoRecord) {
 				return err
 			}
 		}
@@ -86,9 +86,9 @@ func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) (Spon
 		return Sponsorship{}, err
 	}
 	if sp.Level == 0 {
-		sp.Level = 2
+		sp.Level = LevelUnproofed
 	}
-	if sp.Level != 2 && sp.Level != 3 {
+	if sp.Level != LevelUnproofed && sp.Level != LevelProofed {
 		return Sponsorship{}, s.refuse(CodeBadRequest, "level must be 2 or 3")
 	}
 	err := s.do(ctx, actor, "token.sponsor", sp.Serial, func(tx Tx, now time.Time) error {
@@ -99,7 +99,7 @@ func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) (Spon
 			return err
 		}
 		t, err := tx.Token(sp.Serial)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNoRecord) {
 			return s.refuse(CodeNotFound, "no token %q in the inventory", sp.Serial)
 		}
 		if err != nil {
@@ -109,7 +109,7 @@ func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) (Spon
 			return s.refuse(CodeConflict, "token %s is %s, not pending activation", t.Serial, t.Status)
 		}
 		if sp.ApplicationID != "" {
-			if _, err := tx.Application(sp.ApplicationID); errors.Is(err, ErrNotFound) {
+			if _, err := tx.Application(sp.ApplicationID); errors.Is(err, ErrNoRecord) {
 				return s.refuse(CodeNotFound, "no application %q", sp.ApplicationID)
 			}
 		}
@@ -125,11 +125,10 @@ func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) (Spon
 		if err != nil {
 			return err
 		}
-		body := fmt.Sprintf("Your partner is sponsoring your OTP Hardware Token %s. Register it in %s", t.Serial, s.policy.PortalName)
-		if !sp.ActivateBy.IsZero() {
-			body += " by " + sp.ActivateBy.UTC().Format("2006-01-02 15:04 MST")
+		if sp.ActivateBy.IsZero() {
+			return s.notify(tx, now, a, noteSponsorship, noteValues{serial: t.Serial})
 		}
-		return s.notify(tx, now, a, "sponsorship", "Your OTP Hardware Token is sponsored", body+".")
+		return s.notify(tx, now, a, noteSponsorshipBy, noteValues{serial: t.Serial, deadline: sp.ActivateBy.UTC().Format("2006-01-02 15:04 MST")})
 	})
 	if err != nil {
 		return Sponsorship{}, err
@@ -145,9 +144,9 @@ func (s *Server) CreateLicenceKey(ctx context.Context, actor Actor, serial strin
 		return "", err
 	}
 	if level == 0 {
-		level = 2
+		level = LevelUnproofed
 	}
-	if level != 2 && level != 3 {
+	if level != LevelUnproofed && level != LevelProofed {
 		return "", s.refuse(CodeBadRequest, "level must be 2 or 3")
 	}
 	key := randomString(4, "ABCDEFGHJKLMNPQRSTUVWXYZ") + "-" + randomString(4, "23456789ABCDEFGHJKLMNPQRSTUVWXYZ") + "-" +
@@ -157,7 +156,7 @@ func (s *Server) CreateLicenceKey(ctx context.Context, actor Actor, serial strin
 			return s.refuse(CodeForbidden, "only an administrator sells licence keys")
 		}
 		t, err := tx.Token(serial)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNoRecord) {
 			return s.refuse(CodeNotFound, "no token %q in the inventory", serial)
 		}
 		if err != nil {
@@ -186,7 +185,7 @@ func (s *Server) RedeemLicenceKey(ctx context.Context, userID, key string) error
 			return err
 		}
 		lk, err := tx.LicenceKey(key)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNoRecord) {
 			return s.refuse(CodeNotFound, "no such licence key")
 		}
 		if err != nil {

@@ -18,7 +18,7 @@ func (f *fixture) outbox(user string, t0 time.Time, kindsOnly ...string) string 
 	for _, n := range f.notifications(user) {
 		keep := len(kindsOnly) == 0
 		for _, k := range kindsOnly {
-			keep = keep || n.Kind == k
+			keep = keep || string(n.Kind) == k
 		}
 		if keep {
 			out = append(out, fmt.Sprintf("%s@%s", n.Kind, fmtDays(n.CreatedAt.Sub(t0))))

@@ -98,6 +98,25 @@ func (s Status) Display(locked bool) string {
 // Level is the assurance of a credential: 2 without identity proofing, 3 with.
 type Level int
 
+// The levels of a hardware or phone OTP credential.
+const (
+	LevelUnproofed Level = 2
+	LevelProofed   Level = 3
+)
+
+// ActorKind is who acted on a token, as the token keeps it: a user acting
+// for themselves and an administrator have different powers over it (only
+// an administrator lifts an administrator's suspension).
+type ActorKind string
+
+// The actor kinds. System is the server itself: the sweep's automatic
+// revocations.
+const (
+	ActorUser   ActorKind = "user"
+	ActorAdmin  ActorKind = "admin"
+	ActorSystem ActorKind = "system"
+)
+
 // Token is a hardware token of the inventory, with its lifecycle state.
 type Token struct {
 	Serial       string         `json:"serial"`
@@ -111,8 +130,8 @@ type Token struct {
 
 	Status Status `json:"status"`
 	Locked bool   `json:"locked"`
-	// SuspendedBy is "user" or "admin".
-	SuspendedBy string    `json:"suspended_by,omitempty"`
+	// SuspendedBy is ActorUser or ActorAdmin.
+	SuspendedBy ActorKind `json:"suspended_by,omitempty"`
 	SuspendedAt time.Time `json:"suspended_at,omitzero"`
 	// OwnerID is the account the token is activated on.
 	OwnerID string `json:"owner_id,omitempty"`
@@ -145,7 +164,7 @@ type Token struct {
 	LastUsedAt  time.Time `json:"last_used_at,omitzero"`
 	ExpiresAt   time.Time `json:"expires_at,omitzero"`
 	RevokedAt   time.Time `json:"revoked_at,omitzero"`
-	RevokedBy   string    `json:"revoked_by,omitempty"`
+	RevokedBy   ActorKind `json:"revoked_by,omitempty"`
 	// Reminders are the reminders already sent in the current state, so
 	// that each goes out once.
 	Reminders []string `json:"reminders,omitempty"`
@@ -256,13 +275,13 @@ type Session struct {
 
 // Notification is an e-mail (or text) the system would send.
 type Notification struct {
-	ID        int64     `json:"id"`
-	UserID    string    `json:"user_id"`
-	Recipient string    `json:"recipient"`
-	Kind      string    `json:"kind"`
-	Subject   string    `json:"subject"`
-	Body      string    `json:"body"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        int64            `json:"id"`
+	UserID    string           `json:"user_id"`
+	Recipient string           `json:"recipient"`
+	Kind      NotificationKind `json:"kind"`
+	Subject   string           `json:"subject"`
+	Body      string           `json:"body"`
+	CreatedAt time.Time        `json:"created_at"`
 }
 
 // AuditEntry records a state change or a refusal: who, what, when, outcome.

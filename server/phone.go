@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"fmt"
 	"strings"
 	"time"
 
@@ -79,10 +78,11 @@ func (s *Server) SendPhoneCode(ctx context.Context, userID, number string) error
 		if err := tx.PutAccount(acc); err != nil {
 			return err
 		}
-		_, err = tx.AddNotification(Notification{UserID: userID, Recipient: number, Kind: "phone_code_" + acc.Phones[i].Method,
-			Subject: s.policy.PortalName + " One-Time Password",
-			Body:    fmt.Sprintf("Your %s One-Time Password is %s. It expires in %v.", s.policy.PortalName, code, s.policy.PhoneCodeValidity), CreatedAt: now})
-		return err
+		note := notePhoneCodeText
+		if acc.Phones[i].Method == "voice" {
+			note = notePhoneCodeVoice
+		}
+		return s.notifyTo(tx, now, userID, number, note, noteValues{code: code, validity: s.policy.PhoneCodeValidity.String()})
 	})
 }
 
@@ -113,9 +113,9 @@ func (s *Server) LoginWithPhone(ctx context.Context, userID, password, number, c
 			return s.refuse(CodePhoneCodeIncorrect, "wrong or expired code for %s", number)
 		}
 		p.CodeHash, p.CodeExpires = nil, time.Time{}
-		level := Level(2)
+		level := LevelUnproofed
 		if acc.Proofed {
-			level = 3
+			level = LevelProofed
 		}
 		out = Session{ID: randomString(32, "abcdefghijklmnopqrstuvwxyz0123456789"), UserID: userID, CreatedAt: now,
 			Strength: Strength{Credential: CredentialPhoneOTP, Level: level}}
@@ -162,8 +162,7 @@ func (s *Server) RecordProofing(ctx context.Context, actor Actor, userID, outcom
 		}
 		if outcome == ProofingPostal {
 			acc.Proofing.CodeHash = hashCode(userID, code)
-			if err := s.notify(tx, now, acc, "proofing_code_postal", "Your identity proofing activation code",
-				"(sent by postal mail) Your proofing activation code is "+code+". Enter it in "+s.policy.PortalName+" to complete identity proofing."); err != nil {
+			if err := s.notify(tx, now, acc, noteProofingCodePostal, noteValues{code: code}); err != nil {
 				return err
 			}
 		}

@@ -16,7 +16,7 @@ func (s *Server) Login(ctx context.Context, userID, password, otp string) (Sessi
 	var out Session
 	err := s.do(ctx, AsUser(userID), "session.login", userID, func(tx Tx, now time.Time) error {
 		acc, err := tx.Account(userID)
-		if errors.Is(err, ErrNotFound) || err == nil && bcrypt.CompareHashAndPassword(acc.PasswordHash, []byte(password)) != nil {
+		if errors.Is(err, ErrNoRecord) || err == nil && bcrypt.CompareHashAndPassword(acc.PasswordHash, []byte(password)) != nil {
 			return s.refuse(CodeCredentialsInvalid, "wrong user or password")
 		}
 		if err != nil {
@@ -43,15 +43,15 @@ func (s *Server) Login(ctx context.Context, userID, password, otp string) (Sessi
 
 // tokenLevel is a token's level; a level 2 token of a proofed user counts as 3.
 func tokenLevel(t Token, acc Account) Level {
-	if t.Level == 3 || acc.Proofed {
-		return 3
+	if t.Level == LevelProofed || acc.Proofed {
+		return LevelProofed
 	}
-	return 2
+	return LevelUnproofed
 }
 
 func (s *Server) session(tx Tx, id string) (Session, error) {
 	ss, err := tx.Session(id)
-	if errors.Is(err, ErrNotFound) || err == nil && !ss.EndedAt.IsZero() {
+	if errors.Is(err, ErrNoRecord) || err == nil && !ss.EndedAt.IsZero() {
 		return ss, s.refuse(CodeSessionInvalid, "no live session %q", id)
 	}
 	return ss, err
@@ -91,7 +91,7 @@ func (s *Server) Access(ctx context.Context, sessionID, appID string) error {
 			return err
 		}
 		app, err := tx.Application(appID)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNoRecord) {
 			return s.refuse(CodeNotFound, "no application %q", appID)
 		}
 		if err != nil {
@@ -116,7 +116,7 @@ func (s *Server) Access(ctx context.Context, sessionID, appID string) error {
 func (s *Server) Session(ctx context.Context, id string) (Session, error) {
 	var out Session
 	err := s.view(ctx, func(tx Tx) (err error) { out, err = tx.Session(id); return err })
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNoRecord) {
 		return out, s.refuse(CodeSessionInvalid, "no session %q", id)
 	}
 	return out, err

@@ -6,8 +6,11 @@ import (
 	"time"
 )
 
-// ErrNotFound is returned by a Tx for a record that does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNoRecord is what a Store (its Tx) returns for a missing record. It is
+// never shown to a caller: the server turns a miss into the refusal the flow
+// calls for — ErrNotExist (not_found), ErrSerialIncorrect,
+// ErrCredentialsInvalid, … — and any other is an internal error.
+var ErrNoRecord = errors.New("not found")
 
 // Store keeps the server's state durably. Every server operation runs in
 // one Update (or View) transaction: an Update commits only when its function
@@ -23,7 +26,7 @@ type Store interface {
 	Close() error
 }
 
-// Tx is one transaction. Get methods return ErrNotFound for a missing record.
+// Tx is one transaction. Get methods return ErrNoRecord for a missing record.
 type Tx interface {
 	Account(userID string) (Account, error)
 	PutAccount(Account) error

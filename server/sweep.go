@@ -12,42 +12,62 @@ import (
 type event struct {
 	at   time.Time
 	name string // reminders: the key recorded in Token.Reminders
-	kind string // "reminder", "expire" or "revoke"
-	why  string // for reminders: "expiry" or "revocation"
+	kind eventKind
+	why  eventWhy
 	// deadline is what a reminder reminds of.
 	deadline time.Time
 }
 
+// eventKind is what the sweep does; it names the audit action (sweep.…).
+type eventKind string
+
+const (
+	eventReminder eventKind = "reminder"
+	eventExpire   eventKind = "expire"
+	eventRevoke   eventKind = "revoke"
+)
+
+// eventWhy is what a reminder reminds of, or why a token is revoked. It is
+// written into the reminder's key (Token.Reminders) and the audit detail.
+type eventWhy string
+
+const (
+	whyExpiry     eventWhy = "expiry"     // a reminder: the token expires
+	whyRevocation eventWhy = "revocation" // a reminder: the token is to be revoked
+	whySuspended  eventWhy = "suspended"  // a revocation: suspended too long
+	whyExpired    eventWhy = "expired"    // a revocation: expired too long
+)
+
 // nextEvent is the token's earliest event not yet done.
 func (s *Server) nextEvent(t *Token) (event, bool) {
 	var evs []event
-	reminder := func(deadline time.Time, before time.Duration, why string, since time.Time) {
+	reminder := func(deadline time.Time, before time.Duration, why eventWhy, since time.Time) {
 		at := deadline.Add(-before)
 		name := fmt.Sprintf("%s-%dd@%s", why, before/day, deadline.UTC().Format(time.RFC3339))
 		if slices.Contains(t.Reminders, name) || at.Before(since) {
 			return // sent, or due before the state began: a reminder is never sent late
 		}
-		evs = append(evs, event{at: at, name: name, kind: "reminder", why: why, deadline: deadline})
+		evs = append(evs, event{at: at, name: name, kind: eventReminder, why: why, deadline: deadline})
 	}
 	switch t.Status {
 	case StatusActive:
 		if t.ExpiresAt.IsZero() {
 			return event{}, false
 		}
-		reminder(t.ExpiresAt, s.policy.ExpiryReminder, "expiry", t.ActivatedAt)
-		evs = append(evs, event{at: t.ExpiresAt, kind: "expire"})
+		reminder(t.ExpiresAt, s.policy.ExpiryReminder, whyExpiry, t.ActivatedAt)
+		evs = append(evs, event{at: t.ExpiresAt, kind: eventExpire})
 	case StatusSuspended:
 		deadline := t.SuspendedAt.Add(s.policy.SuspendedRevokeAfter)
 		for _, d := range s.policy.RevocationReminders {
-			reminder(deadline, d, "revocation", t.SuspendedAt)
+			reminder(deadline, d, whyRevocation, t.SuspendedAt)
 		}
-		evs = append(evs, event{at: deadline, kind: "revoke", why: "suspended"})
+		evs = append(evs, event{at: deadline, kind: eventRevoke, why: whySuspended})
 	case StatusExpired:
 		deadline := t.ExpiresAt.Add(s.policy.ExpiredRevokeAfter)
 		for _, d := range s.policy.RevocationReminders {
-			reminder(deadline, d, "revocation", t.ExpiresAt)
+			reminder(deadline, d, whyRevocation, t.ExpiresAt)
 		}
-		evs = append(evs, event{at: deadline, kind: "revoke", why: "expired"})
+		evs = append(evs, event{at: deadline, kind: eventRevoke, why: whyExpired})
 	default:
 		return event{}, false
 	}
@@ -56,7 +76,7 @@ func (s *Server) nextEvent(t *Token) (event, bool) {
 		if c := a.at.Compare(b.at); c != 0 {
 			return c
 		}
-		if a.kind == "reminder" && b.kind != "reminder" {
+		if a.kind == eventReminder && b.kind != eventReminder {
 			return -1
 		}
 		return 0
@@ -120,55 +140,52 @@ func (s *Server) applyDue(tx Tx, t *Token, now time.Time, rep *SweepReport) erro
 		if !ok || ev.at.After(now) {
 			break
 		}
-		outcome := ev.kind
+		outcome := string(ev.kind)
 		switch ev.kind {
-		case "reminder":
+		case eventReminder:
 			t.Reminders = append(t.Reminders, ev.name)
 			rep.Reminders++
 			if acc != nil {
-				var subject, body string
-				if ev.why == "expiry" {
-					subject = "Your OTP Hardware Token expires soon"
-					body = fmt.Sprintf("Your OTP Hardware Token %s expires on %s. Renew it before then to keep using it.", t.Serial, t.ExpiresAt.UTC().Format("2006-01-02"))
-				} else {
-					subject = "Your OTP Hardware Token will be revoked"
-					body = fmt.Sprintf("Your %s OTP Hardware Token %s will be revoked automatically on %s. %s", t.Status.Display(false), t.Serial, ev.deadline.UTC().Format("2006-01-02"), s.remedy(t))
+				// A revocation reminder's remedy is the way out of the
+				// token's state: re-enable a suspended token, renew an
+				// expired one.
+				note, v := noteExpiryReminder, noteValues{serial: t.Serial, expires: date(t.ExpiresAt)}
+				if ev.why != whyExpiry {
+					note, v = noteRevocationReminderExpired, noteValues{serial: t.Serial, deadline: date(ev.deadline)}
+					if t.Status == StatusSuspended {
+						note = noteRevocationReminderSuspended
+					}
 				}
-				if err := s.notify(tx, ev.at, *acc, ev.why+"_reminder", subject, body); err != nil {
+				if err := s.notify(tx, ev.at, *acc, note, v); err != nil {
 					return err
 				}
 			}
-		case "expire":
+		case eventExpire:
 			t.Status, t.Reminders = StatusExpired, nil
 			rep.Expired++
 			if acc != nil {
-				if err := s.notify(tx, ev.at, *acc, "expired", "Your OTP Hardware Token has expired",
-					fmt.Sprintf("Your OTP Hardware Token %s expired on %s. Renew it to use it again.", t.Serial, ev.at.UTC().Format("2006-01-02"))); err != nil {
+				if err := s.notify(tx, ev.at, *acc, noteExpired, noteValues{serial: t.Serial, expires: date(ev.at)}); err != nil {
 					return err
 				}
 			}
-		case "revoke":
-			t.Status, t.RevokedAt, t.RevokedBy, t.Reminders = StatusRevoked, ev.at, "system", nil
+		case eventRevoke:
+			t.Status, t.RevokedAt, t.RevokedBy, t.Reminders = StatusRevoked, ev.at, ActorSystem, nil
 			rep.Revoked++
-			outcome = "revoke (" + ev.why + ")"
+			outcome = "revoke (" + string(ev.why) + ")"
 			if acc != nil {
-				if err := s.notify(tx, ev.at, *acc, "revocation_notice", "Your OTP Hardware Token was revoked",
-					fmt.Sprintf("Your OTP Hardware Token %s was revoked automatically: it was %s for too long. Revocation is permanent.", t.Serial, ev.why)); err != nil {
+				note := noteRevokedExpired
+				if ev.why == whySuspended {
+					note = noteRevokedSuspended
+				}
+				if err := s.notify(tx, ev.at, *acc, note, noteValues{serial: t.Serial}); err != nil {
 					return err
 				}
 			}
 		}
-		if _, err := tx.AddAudit(AuditEntry{At: ev.at, Actor: System.String(), Action: "sweep." + ev.kind, Target: t.Serial, Outcome: "ok", Detail: outcome}); err != nil {
+		if _, err := tx.AddAudit(AuditEntry{At: ev.at, Actor: System.String(), Action: "sweep." + string(ev.kind), Target: t.Serial, Outcome: "ok", Detail: outcome}); err != nil {
 			return err
 		}
 	}
 	s.schedule(t)
 	return tx.PutToken(*t)
-}
-
-func (s *Server) remedy(t *Token) string {
-	if t.Status == StatusSuspended {
-		return "Re-enable it before then to keep it."
-	}
-	return "Renew it before then to keep it."
 }

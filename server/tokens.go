@@ -17,28 +17,10 @@ type Verification struct {
 
 func (s *Server) token(tx Tx, serial string, missing Code) (Token, error) {
 	t, err := tx.Token(serial)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNoRecord) {
 		return t, s.refuse(missing, "no token %q in the inventory", serial)
 	}
 	return t, err
-}
-
-// findPair searches for two consecutive codes after the last accepted step:
-// TOTP around center within radius, nearest first; HOTP from the next
-// counter on. It returns the second code's step, and whether the pair was
-// found only among steps already used (a replay).
-func (s *Server) findPair(t *Token, c1, c2 uint64, center int64, radius int) (step int64, ok, replayed bool, err error) {
-	gen, err := s.generator(t)
-	if err != nil {
-		return 0, false, false, err
-	}
-	if t.Kind == oath.HOTP {
-		// Counters last+1 … last+1+radius: a search "around" last+1+radius/2.
-		step, ok, replayed = MatchPair(gen, c1, c2, t.LastStep+1+int64(radius/2), radius/2, t.LastStep)
-		return step, ok, replayed, nil
-	}
-	step, ok, replayed = MatchPair(gen, c1, c2, center, radius, t.LastStep)
-	return step, ok, replayed, nil
 }
 
 // Activate registers a token on the user's account with two consecutive
@@ -58,7 +40,7 @@ func (s *Server) Activate(ctx context.Context, userID, serial, otp1, otp2 string
 			return s.refuse(CodeTokenRevoked, "token %s was revoked", serial)
 		}
 		sp, err := tx.Sponsorship(userID, serial)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNoRecord) {
 			return s.refuse(CodeSerialIncorrect, "%s is neither sponsored to %s nor bound by a licence key they entered", serial, userID)
 		}
 		if err != nil {
@@ -83,7 +65,7 @@ func (s *Server) Activate(ctx context.Context, userID, serial, otp1, otp2 string
 				return s.refuse(CodeActionUnavailable, "the terms and conditions of %s are not accepted", sp.ApplicationID)
 			}
 		}
-		if sp.Level == 3 && !acc.Proofed {
+		if sp.Level == LevelProofed && !acc.Proofed {
 			return s.refuse(CodeActionUnavailable, "a level 3 credential needs identity proofing first")
 		}
 		if acc.ParentID != "" {
@@ -143,8 +125,7 @@ func (s *Server) Activate(ctx context.Context, userID, serial, otp1, otp2 string
 			return err
 		}
 		out = viewOf(t)
-		return s.notify(tx, now, acc, "activation", "Your OTP Hardware Token is active",
-			"Your OTP Hardware Token "+serial+" is now registered on your "+s.policy.PortalName+" account. It is valid until "+t.ExpiresAt.UTC().Format("2006-01-02")+".")
+		return s.notify(tx, now, acc, noteActivation, noteValues{serial: serial, expires: date(t.ExpiresAt)})
 	})
 	return out, err
 }
@@ -419,11 +400,7 @@ func (s *Server) Suspend(ctx context.Context, actor Actor, serial string) (Token
 		if t.Status != StatusActive {
 			return t, s.refuse(CodeActionUnavailable, "only an Active token can be suspended; %s is %s", serial, t.Status)
 		}
-		t.Status, t.SuspendedAt, t.Reminders = StatusSuspended, now, nil
-		t.SuspendedBy = "user"
-		if actor.Admin {
-			t.SuspendedBy = "admin"
-		}
+		t.Status, t.SuspendedBy, t.SuspendedAt, t.Reminders = StatusSuspended, actor.kind(), now, nil
 		s.schedule(&t)
 		return t, tx.PutToken(t)
 	})
@@ -440,7 +417,7 @@ func (s *Server) Enable(ctx context.Context, actor Actor, serial string) (TokenV
 		if t.Status != StatusSuspended {
 			return t, s.refuse(CodeActionUnavailable, "token %s is %s, not suspended", serial, t.Status)
 		}
-		if t.SuspendedBy == "admin" && !actor.Admin {
+		if t.SuspendedBy == ActorAdmin && !actor.Admin {
 			return t, s.refuse(CodeForbidden, "token %s was suspended by an administrator: only an administrator may re-enable it", serial)
 		}
 		t.Status, t.SuspendedBy, t.SuspendedAt, t.Reminders = StatusActive, "", time.Time{}, nil
@@ -490,10 +467,7 @@ func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) (TokenV
 		default:
 			return t, s.refuse(CodeActionUnavailable, "a token %s cannot be revoked", t.Status)
 		}
-		by := "user"
-		if actor.Admin {
-			by = "admin"
-		}
+		by := actor.kind()
 		t.Status, t.RevokedAt, t.RevokedBy, t.NextEventAt = StatusRevoked, now, by, time.Time{}
 		if err := tx.PutToken(t); err != nil {
 			return t, err
@@ -502,7 +476,7 @@ func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) (TokenV
 			return t, nil // never activated: no account's credential, no side effects
 		}
 		acc, err := tx.Account(t.OwnerID)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, ErrNoRecord) {
 			return t, nil
 		}
 		if err != nil {
@@ -534,7 +508,7 @@ func (s *Server) tokenAction(ctx context.Context, actor Actor, action, serial st
 
 // revocationEffects ends the user's sessions, resets the password, clears
 // the remember-token cookie and sends the e-mails.
-func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, by string) error {
+func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, by ActorKind) error {
 	sessions, err := tx.Sessions(acc.UserID)
 	if err != nil {
 		return err
@@ -548,13 +522,12 @@ func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, 
 		}
 	}
 	acc.RememberToken = false
-	if by == "admin" {
-		if err := s.notify(tx, now, *acc, "revocation_notice", "Your OTP Hardware Token was revoked",
-			"An administrator revoked your OTP Hardware Token "+t.Serial+". Revocation is permanent. Your permanent password was reset: a temporary password follows in a separate e-mail."); err != nil {
+	if by == ActorAdmin {
+		if err := s.notify(tx, now, *acc, noteRevokedByAdmin, noteValues{serial: t.Serial}); err != nil {
 			return err
 		}
 	}
-	if err := s.resetPassword(tx, now, acc, "your OTP Hardware Token "+t.Serial+" was revoked"); err != nil {
+	if err := s.resetPassword(tx, now, acc, t.Serial); err != nil {
 		return err
 	}
 	return tx.PutAccount(*acc)

@@ -80,7 +80,7 @@ func (a *app) seedDemo(ctx context.Context, srv *server.Server, f serveFlags, ur
 		}
 	}
 	if err := srv.CreateApplication(ctx, admin, server.Application{ID: "pim", Name: "Partner Information Manager",
-		MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: 2}}); err != nil && !errors.Is(err, server.ErrConflict) {
+		MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: server.LevelUnproofed}}); err != nil && !errors.Is(err, server.ErrConflict) {
 		return err
 	}
 	a.printWalkthrough(url, adminToken, st.Path(), specs[0].Serial)

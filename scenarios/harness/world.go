@@ -253,7 +253,7 @@ func (w *World) Outbox(user string) []string {
 	Expect(err).NotTo(HaveOccurred())
 	var kinds []string
 	for _, n := range ns {
-		kinds = append(kinds, n.Kind)
+		kinds = append(kinds, string(n.Kind))
 	}
 	return kinds
 }

@@ -363,7 +363,7 @@ func TestFlow(t *testing.T) {
 	e.must(err)
 	var kinds []string
 	for _, n := range ns {
-		kinds = append(kinds, n.Kind)
+		kinds = append(kinds, string(n.Kind))
 	}
 	if !slices.Contains(kinds, "sponsorship") || !slices.Contains(kinds, "activation") {
 		t.Fatalf("notifications: %v", kinds)

@@ -352,8 +352,8 @@ func TestNotFound(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := s.View(context.Background(), tt.get)
-			if !errors.Is(err, server.ErrNotFound) {
-				t.Errorf("got %v, want ErrNotFound", err)
+			if !errors.Is(err, server.ErrNoRecord) {
+				t.Errorf("got %v, want ErrNoRecord", err)
 			}
 		})
 	}
@@ -701,7 +701,7 @@ func TestUpdateRollsBack(t *testing.T) {
 				if k, err := tx.Token("T1"); err != nil || k.LastStep != 1 {
 					t.Errorf("token T1: got %+v, %v; want last step 1", k, err)
 				}
-				if _, err := tx.Token("T2"); !errors.Is(err, server.ErrNotFound) {
+				if _, err := tx.Token("T2"); !errors.Is(err, server.ErrNoRecord) {
 					t.Errorf("token T2: got %v, want not found", err)
 				}
 				if es, err := tx.Audit("", 0); err != nil || len(es) != 0 {
@@ -888,7 +888,7 @@ func TestContextCancelled(t *testing.T) {
 		t.Errorf("update cancelled during fn: got %v, want an error", err)
 	}
 	view(t, s, func(tx server.Tx) error {
-		if _, err := tx.Token("T1"); !errors.Is(err, server.ErrNotFound) {
+		if _, err := tx.Token("T1"); !errors.Is(err, server.ErrNoRecord) {
 			t.Errorf("token after cancelled update: got %v, want not found", err)
 		}
 		return nil
@@ -1101,7 +1101,7 @@ func TestGroupCommitIsolatesEachUpdate(t *testing.T) {
 	view(t, s, func(tx server.Tx) error {
 		for i := range n {
 			_, err := tx.Token(fmt.Sprintf("T%02d", i))
-			if (i == 5 || i == 9) != errors.Is(err, server.ErrNotFound) {
+			if (i == 5 || i == 9) != errors.Is(err, server.ErrNoRecord) {
 				t.Errorf("token T%02d: %v", i, err)
 			}
 		}

@@ -25,7 +25,7 @@ func storedToken(k server.Token) *server.Token {
 	if k.Reminders != nil && len(k.Reminders) == 0 {
 		return nil
 	}
-	for _, s := range [...]string{k.Serial, k.Manufacturer, string(k.Status), k.SuspendedBy, k.OwnerID, k.RevokedBy} {
+	for _, s := range [...]string{k.Serial, k.Manufacturer, string(k.Status), string(k.SuspendedBy), k.OwnerID, string(k.RevokedBy)} {
 		if !utf8.ValidString(s) {
 			return nil
 		}

@@ -25,11 +25,11 @@ func TestStoredTokenIsWhatIsRead(t *testing.T) {
 	}
 	known := []string{"Serial string", "Manufacturer string", "Kind oath.Kind", "Algorithm oath.Algorithm",
 		"Digits int", "PeriodS int64", "SealedSecret []uint8", "Status server.Status", "Locked bool",
-		"SuspendedBy string", "SuspendedAt time.Time", "OwnerID string", "Level server.Level",
+		"SuspendedBy server.ActorKind", "SuspendedAt time.Time", "OwnerID string", "Level server.Level",
 		"FailCount int", "ActivationFailures int", "ResyncFailures int", "Blocked bool", "DriftSteps int64",
 		"AnchorAt time.Time", "AnchorDrift int64", "DriftPPM float64", "RateSamples int", "LastStep int64",
 		"ImportedAt time.Time", "PurchasedAt time.Time", "ActivatedAt time.Time", "LastUsedAt time.Time",
-		"ExpiresAt time.Time", "RevokedAt time.Time", "RevokedBy string", "Reminders []string",
+		"ExpiresAt time.Time", "RevokedAt time.Time", "RevokedBy server.ActorKind", "Reminders []string",
 		"NextEventAt time.Time"}
 	if !slices.Equal(fields, known) {
 		t.Fatalf("server.Token's fields changed: update storedToken, cloneToken and this list\ngot  %q\nwant %q", fields, known)
@@ -81,13 +81,13 @@ func TestStoredTokenIsWhatIsRead(t *testing.T) {
 		k := server.Token{
 			Serial: str(), Manufacturer: str(), Kind: oath.Kind(rng.IntN(2)), Algorithm: oath.Algorithm(rng.IntN(3)),
 			Digits: rng.IntN(10), PeriodS: rng.Int64N(90), SealedSecret: bytes(),
-			Status: server.Status(str()), Locked: rng.IntN(2) == 0, SuspendedBy: str(), SuspendedAt: tm(),
+			Status: server.Status(str()), Locked: rng.IntN(2) == 0, SuspendedBy: server.ActorKind(str()), SuspendedAt: tm(),
 			OwnerID: str(), Level: server.Level(rng.IntN(4)), FailCount: rng.IntN(5),
 			ActivationFailures: rng.IntN(3), ResyncFailures: rng.IntN(3), Blocked: rng.IntN(2) == 0,
 			DriftSteps: rng.Int64N(21) - 10, AnchorAt: tm(), AnchorDrift: rng.Int64N(5) - 2,
 			DriftPPM: []float64{0, -12.5, 3.25e-7, 1e21}[rng.IntN(4)], RateSamples: rng.IntN(4),
 			LastStep: rng.Int64N(1 << 40), ImportedAt: tm(), PurchasedAt: tm(), ActivatedAt: tm(),
-			LastUsedAt: tm(), ExpiresAt: tm(), RevokedAt: tm(), RevokedBy: str(), Reminders: strs(),
+			LastUsedAt: tm(), ExpiresAt: tm(), RevokedAt: tm(), RevokedBy: server.ActorKind(str()), Reminders: strs(),
 			NextEventAt: tm(),
 		}
 		data, err := encode(k)

@@ -58,7 +58,7 @@ func putData[T any](t *tx, what, query string, v T, args ...any) (string, error)
 	return data, nil
 }
 
-// get reads the record of the query's one data column, ErrNotFound if none.
+// get reads the record of the query's one data column, ErrNoRecord if none.
 func get[T any](t *tx, what, query string, args ...any) (T, error) {
 	var v T
 	data, err := getData(t, what, query, args...)
@@ -68,12 +68,12 @@ func get[T any](t *tx, what, query string, args ...any) (T, error) {
 	return decodeData[T](what, data)
 }
 
-// getData reads the query's one data column, ErrNotFound if no row.
+// getData reads the query's one data column, ErrNoRecord if no row.
 func getData(t *tx, what, query string, args ...any) (string, error) {
 	var data string
 	err := t.queryRow(query, args...).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("%s: %w", what, server.ErrNotFound)
+		return "", fmt.Errorf("%s: %w", what, server.ErrNoRecord)
 	}
 	if err != nil {
 		return "", fmt.Errorf("get %s: %w", what, err)
