@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/scenarios/driftsim"
+	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/httpapi"
 )
 

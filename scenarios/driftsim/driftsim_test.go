@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/scenarios/driftsim"
+	"github.com/tokenlab/tokenlab/server"
 )
 
 // quarterly is the fleet of the issue: up to 12 ppm either way, each token

@@ -8,7 +8,7 @@
 //   - every record round-trips whole, every field, times to the
 //     nanosecond (as the same instant; the location may change), and
 //     Put replaces the whole record, indexes included;
-//   - a missing record is server.ErrNotFound (errors.Is), and a miss
+//   - a missing record is server.ErrNoRecord (errors.Is), and a miss
 //     does not spoil the transaction it happened in;
 //   - lists come in a fixed order: the server's output (account lists,
 //     the sweep's notifications, the audit) follows it;

@@ -288,7 +288,7 @@ func (h *harness) testCopies(t *testing.T) {
 	}
 }
 
-// testNotFound: a missing record is server.ErrNotFound, next to records
+// testNotFound: a missing record is server.ErrNoRecord, next to records
 // of other keys, and a miss leaves the Update usable.
 func (h *harness) testNotFound(t *testing.T) {
 	s := h.fresh(t)
@@ -315,8 +315,8 @@ func (h *harness) testNotFound(t *testing.T) {
 			if err := r.run(t.Context(), func(tx server.Tx) error { got = m.get(tx); return nil }); err != nil {
 				t.Fatalf("%s: %v", r.name, err)
 			}
-			if !errors.Is(got, server.ErrNotFound) {
-				t.Errorf("%s of a missing record (%s): got %v, want server.ErrNotFound", m.name, r.name, got)
+			if !errors.Is(got, server.ErrNoRecord) {
+				t.Errorf("%s of a missing record (%s): got %v, want server.ErrNoRecord", m.name, r.name, got)
 			}
 		}
 	}
@@ -347,8 +347,8 @@ func (h *harness) testNotFound(t *testing.T) {
 	// create a record. (On PostgreSQL a failed statement would abort the
 	// transaction.)
 	update(t, s, func(tx server.Tx) error {
-		if _, err := tx.Token("T2"); !errors.Is(err, server.ErrNotFound) {
-			return fmt.Errorf("token T2 before it is put: got %v, want server.ErrNotFound", err)
+		if _, err := tx.Token("T2"); !errors.Is(err, server.ErrNoRecord) {
+			return fmt.Errorf("token T2 before it is put: got %v, want server.ErrNoRecord", err)
 		}
 		if err := tx.PutToken(server.Token{Serial: "T2", LastStep: -1}); err != nil {
 			return fmt.Errorf("put after a miss: %w", err)

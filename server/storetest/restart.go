@@ -58,8 +58,8 @@ func (h *harness) testRestart(t *testing.T) {
 		if k, err := tx.Token("T2"); err != nil || !same(k, fullToken("T2")) {
 			t.Errorf("token T2 after re-opening: got %+v, %v; want it whole", k, err)
 		}
-		if _, err := tx.Token("LOST"); !errors.Is(err, server.ErrNotFound) {
-			t.Errorf("token of a failed update after re-opening: got %v, want server.ErrNotFound", err)
+		if _, err := tx.Token("LOST"); !errors.Is(err, server.ErrNoRecord) {
+			t.Errorf("token of a failed update after re-opening: got %v, want server.ErrNoRecord", err)
 		}
 		return nil
 	})

@@ -199,7 +199,7 @@ func cp[T any](v T) T {
 func get[K comparable, V any](m map[K]V, k K, what string) (V, error) {
 	v, ok := m[k]
 	if !ok {
-		return v, fmt.Errorf("%s %v: %w", what, k, server.ErrNotFound)
+		return v, fmt.Errorf("%s %v: %w", what, k, server.ErrNoRecord)
 	}
 	return cp(v), nil
 }

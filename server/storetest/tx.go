@@ -77,7 +77,7 @@ func dump(tx server.Tx) (state, error) {
 	}
 	for _, k := range dumpKeys {
 		l, err := tx.LicenceKey(k)
-		if !errors.Is(err, server.ErrNotFound) {
+		if !errors.Is(err, server.ErrNoRecord) {
 			add(err)
 			st.LicenceKeys = append(st.LicenceKeys, l)
 		}
@@ -459,7 +459,7 @@ func (h *harness) testConcurrentOutcomes(t *testing.T) {
 		for i := range n {
 			k, err := tx.Token(fmt.Sprintf("C%02d", i))
 			if fails(i) || panics(i) {
-				if !errors.Is(err, server.ErrNotFound) {
+				if !errors.Is(err, server.ErrNoRecord) {
 					t.Errorf("token of failed update %d: got %+v, %v; want none", i, k, err)
 				}
 			} else if err != nil || k.LastStep != int64(i) {
