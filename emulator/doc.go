@@ -12,7 +12,7 @@
 //	token_time = true_time + Offset + PPM × 1e-6 × (true_time − Start)
 //
 // so that a CI run can make a token drift for a year in microseconds. True
-// time always comes from an injected clock.Clock; nothing sleeps.
+// time always comes from an injected Clock; nothing sleeps.
 //
 // Faults make negative tests possible: a frozen clock, a clock reset by a
 // battery swap, a wrong (damaged) secret and a dead button.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tokenlab/tokenlab/internal/clock"
-	"github.com/tokenlab/tokenlab/internal/oath"
 )
 
 // Distribution is how a fleet's clock rates spread over [-DriftPPMMax, +DriftPPMMax].
@@ -61,7 +60,7 @@ type FleetSpec struct {
 	// five digits that name the fleet (from the seed) and an eight-digit index.
 	Prefix string
 	// Algorithm, Digits, Period and Kind apply to every token (defaults as for Spec).
-	Algorithm oath.Algorithm
+	Algorithm Algorithm
 	Digits    int
 	Period    time.Duration
 	Kind      Kind
@@ -155,7 +154,7 @@ func (f FleetSpec) Member(i int, start time.Time) Spec {
 func unit(x uint64) float64 { return float64(x>>11) / (1 << 53) }
 
 // NewFleet makes the fleet's tokens, with true time from clk.
-func NewFleet(f FleetSpec, clk clock.Clock) ([]*Token, error) {
+func NewFleet(f FleetSpec, clk Clock) ([]*Token, error) {
 	specs, err := FleetSpecs(f, clk)
 	if err != nil {
 		return nil, err
@@ -170,7 +169,7 @@ func NewFleet(f FleetSpec, clk clock.Clock) ([]*Token, error) {
 }
 
 // FleetSpecs returns the specs of the fleet's tokens, the form a store saves.
-func FleetSpecs(f FleetSpec, clk clock.Clock) ([]Spec, error) {
+func FleetSpecs(f FleetSpec, clk Clock) ([]Spec, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 // seed file says about the token's validity or its server-side drift
 // (PSKC TimeDrift) is not part of the device, so it is not carried over: a
 // freshly imported virtual token keeps true time until told otherwise.
-func FromSeed(t seedfile.Token) (Spec, error) {
+func FromSeed(t Seed) (Spec, error) {
 	s := Spec{
 		Serial: t.Serial, Secret: bytes.Clone(t.Secret), Algorithm: t.Algorithm, Digits: t.Digits,
 		Period: t.Period, Kind: t.Kind, Counter: t.Counter,
@@ -28,7 +28,7 @@ func FromSeed(t seedfile.Token) (Spec, error) {
 // Seed returns the seed-file form of a token: its identity and secret, never
 // its clock's drift or faults (a verification server must discover those,
 // as it would with a real token).
-func (s Spec) Seed() seedfile.Token {
+func (s Spec) Seed() Seed {
 	s = s.withDefaults(s.Created)
 	t := seedfile.Token{
 		Serial: s.Serial, Manufacturer: "tokenlab", Secret: bytes.Clone(s.Secret), Algorithm: s.Algorithm,

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/tokenlab/tokenlab/internal/clock"
-	"github.com/tokenlab/tokenlab/internal/oath"
 )
 
 // A Store keeps virtual tokens in a JSON file, so that the CLI's presses of an
@@ -243,16 +242,16 @@ type storeFile struct {
 }
 
 type tokenRecord struct {
-	Serial    string         `json:"serial"`
-	SecretHex string         `json:"secret_hex"`
-	Algorithm oath.Algorithm `json:"algorithm"`
-	Digits    int            `json:"digits"`
-	PeriodS   int64          `json:"period_s"`
-	Kind      Kind           `json:"kind"`
-	Counter   uint64         `json:"counter,omitempty"`
-	Created   time.Time      `json:"created"`
-	Drift     driftRecord    `json:"drift"`
-	Faults    *faultsRecord  `json:"faults,omitempty"`
+	Serial    string        `json:"serial"`
+	SecretHex string        `json:"secret_hex"`
+	Algorithm Algorithm     `json:"algorithm"`
+	Digits    int           `json:"digits"`
+	PeriodS   int64         `json:"period_s"`
+	Kind      Kind          `json:"kind"`
+	Counter   uint64        `json:"counter,omitempty"`
+	Created   time.Time     `json:"created"`
+	Drift     driftRecord   `json:"drift"`
+	Faults    *faultsRecord `json:"faults,omitempty"`
 }
 
 type driftRecord struct {

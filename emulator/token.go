@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/internal/clock"
 	"github.com/tokenlab/tokenlab/internal/oath"
+	"github.com/tokenlab/tokenlab/internal/seedfile"
 )
 
 // Defaults of a virtual token, matching the hardware tokens of the guide.
@@ -35,6 +36,27 @@ const (
 	// HOTP is an event-based token (RFC 4226): each press advances the counter.
 	HOTP = oath.HOTP
 )
+
+// Algorithm is the HMAC hash of a token's key.
+type Algorithm = oath.Algorithm
+
+// The algorithms RFC 6238 names; SHA1, the zero value, is what nearly every
+// hardware token uses.
+const (
+	SHA1   = oath.SHA1
+	SHA256 = oath.SHA256
+	SHA512 = oath.SHA512
+)
+
+// Clock tells a token the true time; its own clock is that plus its drift.
+// Anything with Now fits: a virtual clock a test moves, or the system's.
+type Clock interface {
+	Now() time.Time
+}
+
+// Seed is one token of a seed file (PSKC, OATH CSV or otpauth), as FromSeed
+// reads it and Spec.Seed writes it.
+type Seed = seedfile.Token
 
 // ParseKind reads "totp" or "hotp" in any case.
 func ParseKind(s string) (Kind, error) {
@@ -121,7 +143,7 @@ func (f Faults) Names() []string {
 type Spec struct {
 	Serial    string
 	Secret    []byte
-	Algorithm oath.Algorithm
+	Algorithm Algorithm
 	Digits    int
 	Period    time.Duration
 	Kind      Kind
@@ -233,7 +255,7 @@ func RandomSerial() (string, error) {
 // Token is a virtual hardware token. It is safe for concurrent use: two
 // presses of an HOTP token never show the same counter.
 type Token struct {
-	clk clock.Clock
+	clk Clock
 
 	mu    sync.Mutex
 	spec  Spec
@@ -242,7 +264,7 @@ type Token struct {
 }
 
 // New makes a token from spec, filling defaults; clk is the true time.
-func New(spec Spec, clk clock.Clock) (*Token, error) {
+func New(spec Spec, clk Clock) (*Token, error) {
 	if clk == nil {
 		clk = clock.System{}
 	}

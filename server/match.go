@@ -1,8 +1,6 @@
 package server
 
 import (
-	"crypto/subtle"
-	"encoding/binary"
 	"time"
 
 	"github.com/tokenlab/tokenlab/internal/oath"
@@ -44,14 +42,6 @@ func (s *Server) parseCode(t *Token, code string) (uint64, error) {
 	return v, nil
 }
 
-// equal compares two code values in constant time.
-func equal(a, b uint64) bool {
-	var x, y [8]byte
-	binary.BigEndian.PutUint64(x[:], a)
-	binary.BigEndian.PutUint64(y[:], b)
-	return subtle.ConstantTimeCompare(x[:], y[:]) == 1
-}
-
 // step is the server's current step for a TOTP token (0 for HOTP, which
 // has no clock).
 func (t *Token) step(now time.Time) int64 {
@@ -59,52 +49,6 @@ func (t *Token) step(now time.Time) int64 {
 		return 0
 	}
 	return now.Unix() / t.PeriodS
-}
-
-// nearest is the i-th step of a search around center, nearest first
-// (center, -1, +1, -2, +2, …), so that when a code matches twice the closer
-// step wins. i runs from 0 to 2×radius.
-func nearest(center int64, i int) int64 {
-	d := int64(i+1) / 2
-	if i%2 == 1 {
-		return center - d
-	}
-	return center + d
-}
-
-// MatchCode looks for code among the 2×radius+1 steps around center: it
-// returns the matching step later than last, or reports a match only at
-// steps up to last (a replay). It allocates nothing.
-func MatchCode(gen *oath.Generator, code uint64, center int64, radius int, last int64) (step int64, ok, replayed bool) {
-	for i := range 2*radius + 1 {
-		st := nearest(center, i)
-		if st < 0 || !equal(gen.Value(uint64(st)), code) {
-			continue
-		}
-		if st <= last {
-			replayed = true
-			continue
-		}
-		return st, true, false
-	}
-	return 0, false, replayed
-}
-
-// MatchPair looks for two consecutive codes, the first among 2×radius+1
-// steps around center, after last; it returns the second code's step.
-func MatchPair(gen *oath.Generator, c1, c2 uint64, center int64, radius int, last int64) (step int64, ok, replayed bool) {
-	for i := range 2*radius + 1 {
-		s1 := nearest(center, i)
-		if s1 < 0 || !equal(gen.Value(uint64(s1)), c1) || !equal(gen.Value(uint64(s1+1)), c2) {
-			continue
-		}
-		if s1 <= last {
-			replayed = true
-			continue
-		}
-		return s1 + 1, true, false
-	}
-	return 0, false, replayed
 }
 
 // findPair searches for two consecutive codes after the last accepted step:
@@ -118,9 +62,9 @@ func (s *Server) findPair(t *Token, c1, c2 uint64, center int64, radius int) (st
 	}
 	if t.Kind == oath.HOTP {
 		// Counters last+1 … last+1+radius: a search "around" last+1+radius/2.
-		step, ok, replayed = MatchPair(gen, c1, c2, t.LastStep+1+int64(radius/2), radius/2, t.LastStep)
+		step, ok, replayed = gen.MatchPair(c1, c2, t.LastStep+1+int64(radius/2), radius/2, t.LastStep)
 		return step, ok, replayed, nil
 	}
-	step, ok, replayed = MatchPair(gen, c1, c2, center, radius, t.LastStep)
+	step, ok, replayed = gen.MatchPair(c1, c2, center, radius, t.LastStep)
 	return step, ok, replayed, nil
 }

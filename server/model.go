@@ -3,8 +3,6 @@ package server
 import (
 	"fmt"
 	"time"
-
-	"github.com/tokenlab/tokenlab/internal/oath"
 )
 
 // Role is what an account may do.
@@ -119,12 +117,12 @@ const (
 
 // Token is a hardware token of the inventory, with its lifecycle state.
 type Token struct {
-	Serial       string         `json:"serial"`
-	Manufacturer string         `json:"manufacturer,omitempty"`
-	Kind         oath.Kind      `json:"kind"`
-	Algorithm    oath.Algorithm `json:"algorithm"`
-	Digits       int            `json:"digits"`
-	PeriodS      int64          `json:"period_s"`
+	Serial       string    `json:"serial"`
+	Manufacturer string    `json:"manufacturer,omitempty"`
+	Kind         Kind      `json:"kind"`
+	Algorithm    Algorithm `json:"algorithm"`
+	Digits       int       `json:"digits"`
+	PeriodS      int64     `json:"period_s"`
 	// SealedSecret is the seed, encrypted with the server's seed key.
 	SealedSecret []byte `json:"sealed_secret"`
 

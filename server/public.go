@@ -3,6 +3,7 @@ package server
 import (
 	"time"
 
+	"github.com/tokenlab/tokenlab/internal/clock"
 	"github.com/tokenlab/tokenlab/internal/oath"
 	"github.com/tokenlab/tokenlab/internal/seedfile"
 )
@@ -20,6 +21,14 @@ import (
 type Clock interface {
 	Now() time.Time
 }
+
+// VirtualClock is a clock that stands still until it is moved (Step, Set):
+// a server started on one — tokenlab serve --virtual-clock, or a test — lets
+// its time be moved through the API (see server/httpapi's Options).
+type VirtualClock = clock.Virtual
+
+// NewVirtualClock returns a virtual clock standing at t.
+func NewVirtualClock(t time.Time) *VirtualClock { return clock.NewVirtual(t) }
 
 // Kind says what moves a token's code on: time (TOTP) or events (HOTP).
 type Kind = oath.Kind

@@ -219,7 +219,7 @@ func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verifi
 	}
 	// HOTP: the look-ahead either side of the next counter also finds
 	// recently used counters, so that their replay is named as such.
-	st, ok, replayed = MatchCode(gen, code, center, radius, t.LastStep)
+	st, ok, replayed = gen.Match(code, center, radius, t.LastStep)
 	if ok {
 		t.LastStep, t.FailCount, t.LastUsedAt = st, 0, now
 		if t.Kind == oath.TOTP {

@@ -44,7 +44,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/tokenlab/tokenlab/internal/clock"
 	"github.com/tokenlab/tokenlab/server"
 )
 
@@ -61,7 +60,7 @@ type Options struct {
 	ServiceToken string
 	// VirtualClock, when set, is the server's clock and may be moved with
 	// POST /v1/clock; without it that route answers 404.
-	VirtualClock *clock.Virtual
+	VirtualClock *server.VirtualClock
 	Logger       *slog.Logger
 	// Registry receives the metrics; nil makes a new one.
 	Registry *prometheus.Registry

@@ -16,7 +16,6 @@ import (
 	"github.com/tokenlab/tokenlab/internal/benchratio"
 	"github.com/tokenlab/tokenlab/internal/oath"
 	"github.com/tokenlab/tokenlab/internal/oathtool"
-	"github.com/tokenlab/tokenlab/server"
 )
 
 // Case is one comparison: ours and the baseline doing the same work; each
@@ -52,7 +51,7 @@ func Cases() []Case {
 		code := gen.Value(uint64(center + ours))
 		str := oath.Format(gen.Value(uint64(center+theirs)), 8)
 		return Case{name,
-			func(int) { _, ok, _ := server.MatchCode(gen, code, center, 1, center-5); sink += b2i(ok) },
+			func(int) { _, ok, _ := gen.Match(code, center, 1, center-5); sink += b2i(ok) },
 			func(int) { ok, _ := totp.ValidateCustom(str, b32, at, window); sink += b2i(ok) }}
 	}
 	return []Case{
@@ -69,10 +68,10 @@ func Cases() []Case {
 		accept("verify_accept_center", 0, 0),
 		accept("verify_accept_edge", 1, -1),
 		{"verify_reject",
-			func(int) { _, ok, _ := server.MatchCode(gen, 99999999, center, 1, 0); sink += b2i(ok) },
+			func(int) { _, ok, _ := gen.Match(99999999, center, 1, 0); sink += b2i(ok) },
 			func(int) { ok, _ := totp.ValidateCustom("99999999", b32, at, window); sink += b2i(ok) }},
 		{"resync_worst_case",
-			func(int) { _, ok, _ := server.MatchPair(gen, 99999999, 99999998, center, 1000, 0); sink += b2i(ok) },
+			func(int) { _, ok, _ := gen.MatchPair(99999999, 99999998, center, 1000, 0); sink += b2i(ok) },
 			func(int) {
 				for i := range 2001 {
 					st := center + int64((i+1)/2)*int64(1-2*(i%2))

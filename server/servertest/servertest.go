@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokenlab/tokenlab/internal/clock"
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/sqlitestore"
 )
@@ -19,7 +18,7 @@ var Start = time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC)
 
 // Open makes a server on SQLite in dir with its virtual clock at start. A
 // zero PasswordCost in pol becomes bcrypt's minimum.
-func Open(dir string, pol server.Policy, start time.Time) (*server.Server, *clock.Virtual, error) {
+func Open(dir string, pol server.Policy, start time.Time) (*server.Server, *server.VirtualClock, error) {
 	st, err := sqlitestore.Open(dir)
 	if err != nil {
 		return nil, nil, err
@@ -32,7 +31,7 @@ func Open(dir string, pol server.Policy, start time.Time) (*server.Server, *cloc
 	if pol.PasswordCost == 0 {
 		pol.PasswordCost = 4
 	}
-	vclk := clock.NewVirtual(start)
+	vclk := server.NewVirtualClock(start)
 	srv, err := server.New(server.Config{Store: st, Clock: vclk, SeedKey: key, Policy: pol})
 	if err != nil {
 		st.Close()
@@ -42,7 +41,7 @@ func Open(dir string, pol server.Policy, start time.Time) (*server.Server, *cloc
 }
 
 // New makes a server for a test, closed when the test ends.
-func New(tb testing.TB, pol server.Policy) (*server.Server, *clock.Virtual) {
+func New(tb testing.TB, pol server.Policy) (*server.Server, *server.VirtualClock) {
 	tb.Helper()
 	srv, vclk, err := Open(tb.TempDir(), pol, Start)
 	if err != nil {

@@ -148,6 +148,11 @@ func (s *memStore) Update(ctx context.Context, fn func(server.Tx) error) error {
 	}
 	d := s.cur.Load().clone()
 	err := fn(&memTx{d: d, write: true, flaw: s.flaw})
+	if s.flaw == "lostUpdate" {
+		// Hold the stale copy a moment, so that concurrent updates surely
+		// overlap and the suite's catch does not depend on scheduling.
+		time.Sleep(time.Millisecond)
+	}
 	if err == nil {
 		err = ctx.Err()
 	}

@@ -1,4 +1,4 @@
-package server
+package oath
 
 import (
 	"encoding/base32"
@@ -11,10 +11,9 @@ import (
 
 	"github.com/tokenlab/tokenlab/internal/benchratio"
 	"github.com/tokenlab/tokenlab/internal/fixture"
-	"github.com/tokenlab/tokenlab/internal/oath"
 )
 
-// TestMatchCodeAgreesWithPquerna: the server's code search accepts exactly
+// TestMatchCodeAgreesWithPquerna: the window search the server uses accepts exactly
 // what totp.ValidateCustom accepts with the same window, on random keys,
 // times and codes (right ones from every step of the window and beyond, and
 // random ones).
@@ -25,9 +24,9 @@ func TestMatchCodeAgreesWithPquerna(t *testing.T) {
 		for j := range secret {
 			secret[j] = byte(rng.Uint32())
 		}
-		alg := oath.Algorithm(rng.IntN(3))
+		alg := Algorithm(rng.IntN(3))
 		digits := []int{6, 8}[rng.IntN(2)]
-		gen, err := oath.NewGenerator(secret, alg, digits)
+		gen, err := NewGenerator(secret, alg, digits)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,18 +37,16 @@ func TestMatchCodeAgreesWithPquerna(t *testing.T) {
 			code = rng.Uint64N(uint64(pow10[digits]))
 		}
 		b32 := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret)
-		want, err := totp.ValidateCustom(oath.Format(code, digits), b32, at, totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.Digits(digits), Algorithm: benchratio.PquernaAlgorithm(alg)})
+		want, err := totp.ValidateCustom(Format(code, digits), b32, at, totp.ValidateOpts{Period: 30, Skew: 1, Digits: otp.Digits(digits), Algorithm: benchratio.PquernaAlgorithm(alg)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, got, _ := MatchCode(gen, code, center, 1, -1)
+		_, got, _ := gen.Match(code, center, 1, -1)
 		if got != want {
 			t.Fatalf("case %d (%s/%d at %d): tokenlab %v, pquerna %v", i, alg, digits, at.Unix(), got, want)
 		}
 	}
 }
-
-var pow10 = [...]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
 
 // TestMatchCodeFindsTheRFCVectors: every RFC 6238 vector is found at its step.
 func TestMatchCodeFindsTheRFCVectors(t *testing.T) {
@@ -58,13 +55,13 @@ func TestMatchCodeFindsTheRFCVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range rfc.Vectors {
-		alg, _ := oath.ParseAlgorithm(v.Algorithm)
-		gen, _ := oath.NewGenerator(rfc.Seed(v.Algorithm), alg, 8)
+		alg, _ := ParseAlgorithm(v.Algorithm)
+		gen, _ := NewGenerator(rfc.Seed(v.Algorithm), alg, 8)
 		var code uint64
 		for _, c := range v.TOTP {
 			code = code*10 + uint64(c-'0')
 		}
-		step, ok, _ := MatchCode(gen, code, v.Unix/30, 1, -1)
+		step, ok, _ := gen.Match(code, v.Unix/30, 1, -1)
 		if !ok || step != v.Unix/30 {
 			t.Errorf("%s %s: found %v at %d", v.UTC, v.Algorithm, ok, step)
 		}
@@ -74,13 +71,13 @@ func TestMatchCodeFindsTheRFCVectors(t *testing.T) {
 // TestVerifySearchAllocatesNothing: the in-memory verification path — the
 // code search over the window and the resync search — allocates nothing.
 func TestVerifySearchAllocatesNothing(t *testing.T) {
-	gen, _ := oath.NewGenerator([]byte("12345678901234567890"), oath.SHA1, 8)
+	gen, _ := NewGenerator([]byte("12345678901234567890"), SHA1, 8)
 	center := int64(60_000_000)
 	code := gen.Value(uint64(center + 1))
-	if n := testing.AllocsPerRun(200, func() { MatchCode(gen, code, center, 1, 0) }); n != 0 {
+	if n := testing.AllocsPerRun(200, func() { gen.Match(code, center, 1, 0) }); n != 0 {
 		t.Fatalf("verify allocates %.1f times", n)
 	}
-	if n := testing.AllocsPerRun(5, func() { MatchPair(gen, 1, 2, center, 1000, 0) }); n != 0 {
+	if n := testing.AllocsPerRun(5, func() { gen.MatchPair(1, 2, center, 1000, 0) }); n != 0 {
 		t.Fatalf("resync search allocates %.1f times", n)
 	}
 }
