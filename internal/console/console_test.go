@@ -33,9 +33,11 @@ const adminToken = "console-test-admin"
 var start = time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC)
 
 type fixture struct {
-	t     *testing.T
-	ctx   context.Context
-	clk   *clock.Virtual
+	t   *testing.T
+	ctx context.Context
+	clk *clock.Virtual
+	// wall is the console's own clock, for sessions and login links.
+	wall  *clock.Virtual
 	srv   *server.Server
 	store *emulator.Store
 	hs    *httptest.Server
@@ -46,16 +48,25 @@ type fixture struct {
 
 func newFixture(t *testing.T, virtual bool) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background()}
+	return newFixtureWith(t, virtual, nil)
+}
+
+// newFixtureWith is newFixture with the console's options changed by opt.
+func newFixtureWith(t *testing.T, virtual bool, opt func(*console.Options)) *fixture {
+	t.Helper()
+	f := &fixture{t: t, ctx: context.Background(), wall: clock.NewVirtual(start)}
 	var err error
 	if f.srv, f.clk, err = servertest.Open(t.TempDir(), server.Policy{}, start); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.srv.Close() })
 	f.store = emulator.OpenStore(filepath.Join(t.TempDir(), "tokens.json"))
-	opts := console.Options{Server: f.srv, Store: f.store, AdminToken: adminToken}
+	opts := console.Options{Server: f.srv, Store: f.store, AdminToken: adminToken, Clock: f.wall}
 	if virtual {
 		opts.VirtualClock = f.clk
+	}
+	if opt != nil {
+		opt(&opts)
 	}
 	h, err := console.New(opts)
 	if err != nil {
@@ -84,10 +95,7 @@ func mac(msg string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-var (
-	sessionValue = mac("tokenlab console session")
-	csrfValue    = mac("tokenlab console csrf")
-)
+var csrfValue = mac("tokenlab console csrf")
 
 // doc is a fetched page.
 type doc struct {
@@ -291,9 +299,9 @@ func TestSignIn(t *testing.T) {
 			t.Fatalf("the right credential: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		cs := resp.Cookies()
-		if len(cs) != 1 || cs[0].Name != console.CookieName || cs[0].Value != sessionValue || !cs[0].HttpOnly ||
-			cs[0].SameSite != http.SameSiteStrictMode || cs[0].Path != "/" {
-			t.Fatalf("cookie %+v, want %s=%s HttpOnly SameSite=Strict", cs, console.CookieName, sessionValue)
+		if len(cs) != 1 || cs[0].Name != console.CookieName || len(cs[0].Value) != 64 || !cs[0].HttpOnly ||
+			cs[0].SameSite != http.SameSiteStrictMode || cs[0].Path != "/" || cs[0].Secure || cs[0].MaxAge != 0 {
+			t.Fatalf("cookie %+v, want %s=<random> HttpOnly SameSite=Strict, no Max-Age, not Secure on plain HTTP", cs, console.CookieName)
 		}
 	}
 
@@ -302,7 +310,7 @@ func TestSignIn(t *testing.T) {
 		form.Set("serial", "VIRT1")
 		req, _ := http.NewRequest(http.MethodPost, f.hs.URL+"/tokens", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.AddCookie(&http.Cookie{Name: console.CookieName, Value: sessionValue})
+		req.AddCookie(f.cookieOf())
 		resp, err := f.bare.Do(req)
 		if err != nil {
 			t.Fatal(err)
