@@ -10,9 +10,11 @@
 // answered with a redirect (Post/Redirect/Get), so it works without
 // JavaScript too.
 //
-// Access needs the administrator credential: /login?token=T (or the login
-// form) starts a session, and every form carries a CSRF field derived from
-// the credential.
+// Access needs the administrator credential, in the login form (a POST) or
+// an Authorization: Bearer header to /login, never in a URL; or a login link
+// (Console.LoginLink: /login?nonce=N, once, within LoginLinkTTL), which
+// tokenlab serve prints. Either starts a session, and every form carries a
+// CSRF field derived from the credential.
 //
 // Sessions are random values kept in memory, so a restart signs everyone
 // out. The cookie is HttpOnly and SameSite=Strict, and over TLS (or with
@@ -108,9 +110,10 @@ type Console struct {
 	mux       *http.ServeMux
 
 	mu       sync.Mutex
-	lcds     map[string]lcdState            // the last press of each token, by serial
-	flashes  map[string]flash               // messages for the page after a POST, by id
-	sessions map[[sha256.Size]byte]*session // by SHA-256 of the cookie's value
+	lcds     map[string]lcdState             // the last press of each token, by serial
+	flashes  map[string]flash                // messages for the page after a POST, by id
+	sessions map[[sha256.Size]byte]*session  // by SHA-256 of the cookie's value
+	nonces   map[[sha256.Size]byte]time.Time // login links' nonces: when each was minted
 }
 
 // session is a signed-in browser.
@@ -159,6 +162,7 @@ func New(o Options) (*Console, error) {
 		pages: map[string]*template.Template{},
 		lcds:  map[string]lcdState{}, flashes: map[string]flash{},
 		sessions: map[[sha256.Size]byte]*session{},
+		nonces:   map[[sha256.Size]byte]time.Time{},
 	}
 	for _, name := range []string{"login", "tokens", "server", "account", "outbox", "audit", "error"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
@@ -244,6 +248,38 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.mux.ServeHTTP(w, r)
+}
+
+// LoginLinkTTL is how long a login link works: long enough to copy it from
+// a terminal into a browser, short enough that one found later in a log or
+// the browser's history is dead. It also works once only.
+const LoginLinkTTL = 10 * time.Minute
+
+// maxNonces bounds the login links kept; past it the oldest goes.
+const maxNonces = 100
+
+// LoginLink returns a link that signs a browser in without the
+// credential: base + "/login?nonce=N", N random, for one use within
+// LoginLinkTTL. It is kept in memory: a restart forgets it.
+func (c *Console) LoginLink(base string) string {
+	nonce := randomHex(32)
+	now := c.clk.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var oldest [sha256.Size]byte
+	var oldestAt time.Time
+	for k, at := range c.nonces {
+		if now.Sub(at) >= LoginLinkTTL {
+			delete(c.nonces, k)
+		} else if oldestAt.IsZero() || at.Before(oldestAt) {
+			oldest, oldestAt = k, at
+		}
+	}
+	if len(c.nonces) >= maxNonces {
+		delete(c.nonces, oldest)
+	}
+	c.nonces[sessionKey(nonce)] = now
+	return strings.TrimRight(base, "/") + "/login?nonce=" + nonce
 }
 
 // secure reports whether the browser talks to us over TLS, directly or
@@ -347,19 +383,35 @@ func (c *Console) credentialOK(token string) bool {
 	return token != "" && subtle.ConstantTimeCompare(sum[:], c.adminID[:]) == 1
 }
 
+// loginPage signs a browser in with the credential from the login form
+// (POST) or an Authorization: Bearer header, or with a login link's nonce
+// (see LoginLink). The credential in a URL is refused: URLs end up in
+// logs, proxies and the browser's history.
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
-	var token string
-	var given bool
-	if r.Method == http.MethodPost {
+	q := r.URL.Query()
+	if q.Has("token") {
+		c.log.Warn("sign-in refused: the credential in a URL", "remote", r.RemoteAddr)
+		c.renderStatus(w, r, http.StatusBadRequest, "login", &page{Title: "Log in", Message: &flash{Kind: "error",
+			Text: "The administrator credential is not accepted in a URL, where logs and the browser's history keep it: paste it in the form below, or open the /login?nonce=… link tokenlab serve printed."}})
+		return
+	}
+	var given, ok bool
+	refusal := "That is not the administrator credential. Use the one tokenlab serve printed when it generated it (it is in DATA/admin.token), or the --admin-token or TOKENLAB_ADMIN_TOKEN it was given."
+	switch {
+	case r.Header.Get("Authorization") != "":
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		given, ok = true, strings.EqualFold(scheme, "Bearer") && c.credentialOK(strings.TrimSpace(token))
+	case r.Method == http.MethodPost:
 		if err := r.ParseForm(); err != nil {
 			http.Error(w, "400 bad request: the form cannot be read", http.StatusBadRequest)
 			return
 		}
-		token, given = r.PostForm.Get("token"), true
-	} else if q := r.URL.Query(); q.Has("token") {
-		token, given = q.Get("token"), true
+		given, ok = true, c.credentialOK(r.PostForm.Get("token"))
+	case q.Has("nonce"):
+		given, ok = true, c.useNonce(q.Get("nonce"))
+		refusal = fmt.Sprintf("That login link was used already or expired: it works once, within %d minutes. Log in with the administrator credential below, or restart tokenlab serve for a new link.", int(LoginLinkTTL.Minutes()))
 	}
-	if given && c.credentialOK(token) {
+	if ok {
 		c.endSession(r) // a new value on every sign-in: no session fixation
 		c.setCookie(w, r, c.startSession())
 		c.log.Info("signed in", "remote", r.RemoteAddr)
@@ -374,10 +426,23 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if given {
 		status = http.StatusUnauthorized
-		p.Message = &flash{Kind: "error", Text: "That is not the administrator credential. Use the one tokenlab serve printed (or DATA/admin.token, TOKENLAB_ADMIN_TOKEN)."}
+		p.Message = &flash{Kind: "error", Text: refusal}
 		c.log.Warn("sign-in refused", "remote", r.RemoteAddr)
 	}
 	c.renderStatus(w, r, status, "login", p)
+}
+
+// useNonce spends a login link's nonce: true once, within LoginLinkTTL.
+func (c *Console) useNonce(nonce string) bool {
+	if nonce == "" {
+		return false
+	}
+	key, now := sessionKey(nonce), c.clk.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.nonces[key]
+	delete(c.nonces, key)
+	return ok && now.Sub(at) < LoginLinkTTL
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
@@ -556,8 +621,9 @@ var funcs = template.FuncMap{
 	"table": func(id, label string, toks []server.TokenView) tokenTable {
 		return tokenTable{ID: id, Label: label, Tokens: toks}
 	},
-	"pathEscape": url.PathEscape,
-	"ms":         func(t time.Time) int64 { return t.UnixMilli() },
+	"pathEscape":       url.PathEscape,
+	"loginLinkMinutes": func() int { return int(LoginLinkTTL.Minutes()) },
+	"ms":               func(t time.Time) int64 { return t.UnixMilli() },
 	"yesno": func(b bool) string {
 		if b {
 			return "yes"

@@ -40,6 +40,7 @@ type fixture struct {
 	wall  *clock.Virtual
 	srv   *server.Server
 	store *emulator.Store
+	web   *console.Console
 	hs    *httptest.Server
 	// c is a signed-in browser that follows redirects; bare follows none
 	// and has no cookie.
@@ -68,17 +69,16 @@ func newFixtureWith(t *testing.T, virtual bool, opt func(*console.Options)) *fix
 	if opt != nil {
 		opt(&opts)
 	}
-	h, err := console.New(opts)
-	if err != nil {
+	if f.web, err = console.New(opts); err != nil {
 		t.Fatal(err)
 	}
-	f.hs = httptest.NewServer(h)
+	f.hs = httptest.NewServer(f.web)
 	t.Cleanup(f.hs.Close)
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	f.bare = &http.Client{CheckRedirect: noRedirect}
 	jar, _ := cookiejar.New(nil)
 	f.c = &http.Client{Jar: jar}
-	resp, err := f.c.Get(f.hs.URL + "/login?token=" + adminToken)
+	resp, err := f.c.PostForm(f.hs.URL+"/login", url.Values{"token": {adminToken}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,13 +264,13 @@ func TestSignIn(t *testing.T) {
 		t.Fatal("no viewport meta")
 	}
 
-	// A wrong credential sets no cookie, by query or by form.
+	// A wrong credential sets no cookie (TestNoCredentialInQuery: nor the
+	// right one in a URL).
 	for _, try := range []func() (*http.Response, error){
-		func() (*http.Response, error) { return f.bare.Get(f.hs.URL + "/login?token=wrong") },
 		func() (*http.Response, error) {
 			return f.bare.PostForm(f.hs.URL+"/login", url.Values{"token": {"wrong"}})
 		},
-		func() (*http.Response, error) { return f.bare.Get(f.hs.URL + "/login?token=") },
+		func() (*http.Response, error) { return f.bare.PostForm(f.hs.URL+"/login", url.Values{"token": {""}}) },
 	} {
 		resp, err := try()
 		if err != nil {
@@ -285,7 +285,11 @@ func TestSignIn(t *testing.T) {
 
 	// The right one sets the cookie and redirects to /.
 	for _, try := range []func() (*http.Response, error){
-		func() (*http.Response, error) { return f.bare.Get(f.hs.URL + "/login?token=" + adminToken) },
+		func() (*http.Response, error) {
+			req, _ := http.NewRequest(http.MethodGet, f.hs.URL+"/login", nil)
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+			return f.bare.Do(req)
+		},
 		func() (*http.Response, error) {
 			return f.bare.PostForm(f.hs.URL+"/login", url.Values{"token": {adminToken}})
 		},
