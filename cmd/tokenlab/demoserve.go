@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokenlab/tokenlab/emulator"
 	"github.com/tokenlab/tokenlab/internal/clock"
+	"github.com/tokenlab/tokenlab/internal/console"
 	"github.com/tokenlab/tokenlab/internal/seedfile"
 	"github.com/tokenlab/tokenlab/server"
 )
@@ -25,9 +26,47 @@ const (
 
 var demoUsers = []string{"alice", "bob", "carol"}
 
+// demoAccess is how the walkthrough reaches the server.
+type demoAccess struct {
+	url       string
+	loginLink string // the web console's, single-use
+	// adminEnv is the walkthrough's TOKENLAB_ADMIN_TOKEN value: see demoAdminEnv.
+	adminEnv string
+}
+
+// demoAdminEnv is what the walkthrough exports as TOKENLAB_ADMIN_TOKEN: the
+// credential only when serve just generated it (it prints it anyway, once);
+// $(cat DIR/admin.token) when it was saved by an earlier start; "" when it
+// was given (flag or environment), which the walkthrough then leaves to the
+// user, so that the output does not carry it into logs.
+func demoAdminEnv(flag, dir, token string, generated bool) string {
+	switch {
+	case generated:
+		return token
+	case flag == "" && os.Getenv("TOKENLAB_ADMIN_TOKEN") == "":
+		return "$(cat " + shellPath(filepath.Join(dir, AdminTokenFile)) + ")"
+	}
+	return ""
+}
+
+// shellPath is p for the walkthrough's shell, which runs from this
+// directory: $PWD/… below it, else absolute.
+func shellPath(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, abs); err == nil && !strings.HasPrefix(rel, "..") {
+			return "$PWD/" + rel
+		}
+	}
+	return abs
+}
+
 // seedDemo fills an empty server with the demo and prints the walkthrough;
 // run again on the same data it changes nothing and prints it again.
-func (a *app) seedDemo(ctx context.Context, srv *server.Server, f serveFlags, url, adminToken string) error {
+func (a *app) seedDemo(ctx context.Context, srv *server.Server, f serveFlags, access demoAccess) error {
 	now := srv.Clock().Now()
 	specs, err := emulator.FleetSpecs(emulator.FleetSpec{Count: demoFleetSize, Seed: demoFleetSeed, Start: now}, clock.Func(func() time.Time { return now }))
 	if err != nil {
@@ -83,14 +122,20 @@ func (a *app) seedDemo(ctx context.Context, srv *server.Server, f serveFlags, ur
 		MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: server.LevelUnproofed}}); err != nil && !errors.Is(err, server.ErrConflict) {
 		return err
 	}
-	a.printWalkthrough(url, adminToken, st.Path(), specs[0].Serial)
+	a.printWalkthrough(access, st.Path(), specs[0].Serial)
 	return nil
 }
 
 // walkthrough is the demo's copy-and-paste tour: commands and comments.
-func walkthrough(url, adminToken, home, serial string) [][2]string {
+// Without adminEnv the export leaves TOKENLAB_ADMIN_TOKEN to the user.
+func walkthrough(url, adminEnv, home, serial string) [][2]string {
+	export := [2]string{"export PATH=$PWD/bin:$PATH TOKENLAB_SERVER=" + url + " TOKENLAB_ADMIN_TOKEN=" + adminEnv + " TOKENLAB_HOME=" + home, ""}
+	if adminEnv == "" {
+		export = [2]string{"export PATH=$PWD/bin:$PATH TOKENLAB_SERVER=" + url + " TOKENLAB_HOME=" + home,
+			"and TOKENLAB_ADMIN_TOKEN: the credential you gave serve"}
+	}
 	return [][2]string{
-		{"export PATH=$PWD/bin:$PATH TOKENLAB_SERVER=" + url + " TOKENLAB_ADMIN_TOKEN=" + adminToken + " TOKENLAB_HOME=" + home, ""},
+		export,
 		{"tokenlab token press " + serial + " --server-clock", "what alice's token shows now"},
 		{"tokenlab activate --user alice --serial " + serial + " --press", "the serial and two consecutive codes"},
 		{"tokenlab clock advance 30s", "the server's virtual clock: no waiting"},
@@ -108,17 +153,12 @@ func walkthrough(url, adminToken, home, serial string) [][2]string {
 	}
 }
 
-func (a *app) printWalkthrough(url, adminToken, storePath, serial string) {
-	home := filepath.Dir(storePath)
-	if wd, err := os.Getwd(); err == nil {
-		if rel, err := filepath.Rel(wd, home); err == nil && !strings.HasPrefix(rel, "..") {
-			home = "$PWD/" + rel
-		}
-	}
+func (a *app) printWalkthrough(access demoAccess, storePath, serial string) {
+	url, home := access.url, shellPath(filepath.Dir(storePath))
 	fmt.Fprintf(a.stdout, "\ntokenlab demo: a verification server at %s with a virtual fleet.\n", url)
 	fmt.Fprintf(a.stdout, "Accounts alice, bob and carol (password %q); alice's sponsored token is %s.\n", demoPassword, serial)
 	fmt.Fprintf(a.stdout, "In another shell, from this directory, copy and paste:\n\n")
-	steps := walkthrough(url, adminToken, home, serial)
+	steps := walkthrough(url, access.adminEnv, home, serial)
 	width := 0
 	for _, st := range steps[1:] {
 		width = max(width, len(st[0]))
@@ -130,6 +170,7 @@ func (a *app) printWalkthrough(url, adminToken, storePath, serial string) {
 		}
 		fmt.Fprintf(a.stdout, "  %-*s  # %s\n", width, st[0], st[1])
 	}
-	fmt.Fprintf(a.stdout, "\nThe web console (press alice's token on screen): %s/login?token=%s\n", url, adminToken)
+	fmt.Fprintf(a.stdout, "\nThe web console (press alice's token on screen): %s\n", access.loginLink)
+	fmt.Fprintf(a.stdout, "(the link signs in once, within %d minutes; then log in with the administrator credential).\n", int(console.LoginLinkTTL.Minutes()))
 	fmt.Fprintf(a.stdout, "The API: %s/v1/openapi.json; metrics: %s/metrics. Stop with Ctrl-C.\n", url, url)
 }

@@ -58,8 +58,10 @@ func (a *app) serveCommand() *cobra.Command {
 		Long: `Run the verification server: the JSON API of /v1/openapi.json, /healthz and
 /metrics. State lives in --data (SQLite and the seed key). The administrator
 credential is --admin-token or TOKENLAB_ADMIN_TOKEN; without either one is
-generated on first start, saved in DIR/admin.token (mode 0600) and printed once.
-A narrower credential for a portal is --service-token or TOKENLAB_SERVICE_TOKEN.
+generated on first start, saved in DIR/admin.token (mode 0600) and printed once;
+a credential given is never printed. The web console's login link that serve
+prints signs a browser in once, within 10 minutes. A narrower credential for a
+portal is --service-token or TOKENLAB_SERVICE_TOKEN.
 
 --virtual-clock makes the server's clock stand still between moves (POST
 /v1/clock); it starts at real time or at --clock-start. --demo seeds a demo
@@ -208,11 +210,15 @@ func (a *app) serve(f serveFlags) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The login link, not the credential: the output ends up in CI logs and
+	// journals. A credential is printed only when it was just generated.
+	loginLink := web.LoginLink(url)
 	if generated {
 		fmt.Fprintf(a.stderr, "administrator credential (saved in %s): %s\n", filepath.Join(dir, AdminTokenFile), adminToken)
 	}
 	if f.demo {
-		if err := a.seedDemo(ctx, srv, f, url, adminToken); err != nil {
+		access := demoAccess{url: url, loginLink: loginLink, adminEnv: demoAdminEnv(f.adminToken, dir, adminToken, generated)}
+		if err := a.seedDemo(ctx, srv, f, access); err != nil {
 			ln.Close()
 			return fmt.Errorf("demo: %w", err)
 		}
@@ -222,7 +228,7 @@ func (a *app) serve(f serveFlags) error {
 	}
 	logger.Info("listening", "url", url, "data", dir, "virtual_clock", f.virtualClock)
 	fmt.Fprintf(a.stderr, "tokenlab serve: listening on %s\n", url)
-	fmt.Fprintf(a.stderr, "web console: %s/login?token=%s\n", url, adminToken)
+	fmt.Fprintf(a.stderr, "web console: %s (signs in once, within %d minutes)\n", loginLink, int(console.LoginLinkTTL.Minutes()))
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

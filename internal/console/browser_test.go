@@ -39,10 +39,11 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// TestConsoleInARealBrowser drives the console in headless Chromium: press
-// a virtual token's button, read the code on its LCD, activate the token
-// through the page, move the clock, see the status change, and keep a
-// screenshot of the token page.
+// TestConsoleInARealBrowser drives the console in headless Chromium: sign
+// in with a login link, press a virtual token's button, read the code on
+// its LCD, activate the token through the page, move the clock, see the
+// status change, keep a screenshot of the token page, log out and sign in
+// again with the login form.
 func TestConsoleInARealBrowser(t *testing.T) {
 	browser := chromiumPath(t)
 	start := time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC)
@@ -132,7 +133,8 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	gen, _ := oath.NewGenerator(secret, oath.SHA1, 8)
 	want := gen.Code(uint64(vclk.Now().Unix() / 30))
 
-	do(chromedp.Navigate(hs.URL+"/login?token=browser-admin"), chromedp.WaitVisible(chromedp.CSS("#token-"+serial)))
+	// Sign in with the login link tokenlab serve would print.
+	do(chromedp.Navigate(web.LoginLink(hs.URL)), chromedp.WaitVisible(chromedp.CSS("#token-"+serial)))
 	// Press the button: the LCD shows the code of the server's clock.
 	submit("#press-" + serial)
 	if lcd := text("#lcd-" + serial); lcd != want {
@@ -151,6 +153,13 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Log out, and in again through the form.
+	submit("#logout")
+	do(chromedp.WaitVisible(chromedp.CSS("#admin-token")))
+	do(chromedp.Navigate(hs.URL+"/server"), chromedp.WaitVisible(chromedp.CSS("#admin-token"))) // signed out: back to /login
+	do(chromedp.SendKeys(chromedp.CSS("#admin-token"), "browser-admin"))
+	submit("#login")
+	do(chromedp.WaitVisible(chromedp.CSS("#token-" + serial)))
 	if status != "Active (Active)" || !strings.Contains(owner, "alice") {
 		t.Fatalf("after activation through the page: status %q, owner %q", status, owner)
 	}

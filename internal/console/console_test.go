@@ -33,11 +33,14 @@ const adminToken = "console-test-admin"
 var start = time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC)
 
 type fixture struct {
-	t     *testing.T
-	ctx   context.Context
-	clk   *clock.Virtual
+	t   *testing.T
+	ctx context.Context
+	clk *clock.Virtual
+	// wall is the console's own clock, for sessions and login links.
+	wall  *clock.Virtual
 	srv   *server.Server
 	store *emulator.Store
+	web   *console.Console
 	hs    *httptest.Server
 	// c is a signed-in browser that follows redirects; bare follows none
 	// and has no cookie.
@@ -46,28 +49,36 @@ type fixture struct {
 
 func newFixture(t *testing.T, virtual bool) *fixture {
 	t.Helper()
-	f := &fixture{t: t, ctx: context.Background()}
+	return newFixtureWith(t, virtual, nil)
+}
+
+// newFixtureWith is newFixture with the console's options changed by opt.
+func newFixtureWith(t *testing.T, virtual bool, opt func(*console.Options)) *fixture {
+	t.Helper()
+	f := &fixture{t: t, ctx: context.Background(), wall: clock.NewVirtual(start)}
 	var err error
 	if f.srv, f.clk, err = servertest.Open(t.TempDir(), server.Policy{}, start); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.srv.Close() })
 	f.store = emulator.OpenStore(filepath.Join(t.TempDir(), "tokens.json"))
-	opts := console.Options{Server: f.srv, Store: f.store, AdminToken: adminToken}
+	opts := console.Options{Server: f.srv, Store: f.store, AdminToken: adminToken, Clock: f.wall}
 	if virtual {
 		opts.VirtualClock = f.clk
 	}
-	h, err := console.New(opts)
-	if err != nil {
+	if opt != nil {
+		opt(&opts)
+	}
+	if f.web, err = console.New(opts); err != nil {
 		t.Fatal(err)
 	}
-	f.hs = httptest.NewServer(h)
+	f.hs = httptest.NewServer(f.web)
 	t.Cleanup(f.hs.Close)
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	f.bare = &http.Client{CheckRedirect: noRedirect}
 	jar, _ := cookiejar.New(nil)
 	f.c = &http.Client{Jar: jar}
-	resp, err := f.c.Get(f.hs.URL + "/login?token=" + adminToken)
+	resp, err := f.c.PostForm(f.hs.URL+"/login", url.Values{"token": {adminToken}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,10 +95,7 @@ func mac(msg string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-var (
-	sessionValue = mac("tokenlab console session")
-	csrfValue    = mac("tokenlab console csrf")
-)
+var csrfValue = mac("tokenlab console csrf")
 
 // doc is a fetched page.
 type doc struct {
@@ -256,13 +264,13 @@ func TestSignIn(t *testing.T) {
 		t.Fatal("no viewport meta")
 	}
 
-	// A wrong credential sets no cookie, by query or by form.
+	// A wrong credential sets no cookie (TestNoCredentialInQuery: nor the
+	// right one in a URL).
 	for _, try := range []func() (*http.Response, error){
-		func() (*http.Response, error) { return f.bare.Get(f.hs.URL + "/login?token=wrong") },
 		func() (*http.Response, error) {
 			return f.bare.PostForm(f.hs.URL+"/login", url.Values{"token": {"wrong"}})
 		},
-		func() (*http.Response, error) { return f.bare.Get(f.hs.URL + "/login?token=") },
+		func() (*http.Response, error) { return f.bare.PostForm(f.hs.URL+"/login", url.Values{"token": {""}}) },
 	} {
 		resp, err := try()
 		if err != nil {
@@ -277,7 +285,11 @@ func TestSignIn(t *testing.T) {
 
 	// The right one sets the cookie and redirects to /.
 	for _, try := range []func() (*http.Response, error){
-		func() (*http.Response, error) { return f.bare.Get(f.hs.URL + "/login?token=" + adminToken) },
+		func() (*http.Response, error) {
+			req, _ := http.NewRequest(http.MethodGet, f.hs.URL+"/login", nil)
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+			return f.bare.Do(req)
+		},
 		func() (*http.Response, error) {
 			return f.bare.PostForm(f.hs.URL+"/login", url.Values{"token": {adminToken}})
 		},
@@ -291,9 +303,9 @@ func TestSignIn(t *testing.T) {
 			t.Fatalf("the right credential: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		cs := resp.Cookies()
-		if len(cs) != 1 || cs[0].Name != console.CookieName || cs[0].Value != sessionValue || !cs[0].HttpOnly ||
-			cs[0].SameSite != http.SameSiteStrictMode || cs[0].Path != "/" {
-			t.Fatalf("cookie %+v, want %s=%s HttpOnly SameSite=Strict", cs, console.CookieName, sessionValue)
+		if len(cs) != 1 || cs[0].Name != console.CookieName || len(cs[0].Value) != 64 || !cs[0].HttpOnly ||
+			cs[0].SameSite != http.SameSiteStrictMode || cs[0].Path != "/" || cs[0].Secure || cs[0].MaxAge != 0 {
+			t.Fatalf("cookie %+v, want %s=<random> HttpOnly SameSite=Strict, no Max-Age, not Secure on plain HTTP", cs, console.CookieName)
 		}
 	}
 
@@ -302,7 +314,7 @@ func TestSignIn(t *testing.T) {
 		form.Set("serial", "VIRT1")
 		req, _ := http.NewRequest(http.MethodPost, f.hs.URL+"/tokens", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.AddCookie(&http.Cookie{Name: console.CookieName, Value: sessionValue})
+		req.AddCookie(f.cookieOf())
 		resp, err := f.bare.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -18,7 +18,7 @@ type serverData struct {
 	Pending []string
 }
 
-func (c *console) serverPage(w http.ResponseWriter, r *http.Request) {
+func (c *Console) serverPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	toks, err := c.srv.Tokens(ctx, server.TokenFilter{})
 	if err != nil {
@@ -39,7 +39,7 @@ func (c *console) serverPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, "server", &page{Title: "The server at a glance", Nav: "server", Data: d})
 }
 
-func (c *console) sponsor(w http.ResponseWriter, r *http.Request) {
+func (c *Console) sponsor(w http.ResponseWriter, r *http.Request) {
 	user := strings.TrimSpace(r.PostForm.Get("user_id"))
 	serial := strings.TrimSpace(r.PostForm.Get("serial"))
 	if user == "" || serial == "" {
@@ -55,7 +55,7 @@ func (c *console) sponsor(w http.ResponseWriter, r *http.Request) {
 	c.ok(w, r, "/server", "row-"+serial, "Sponsored %s to %s (level %d): they can activate it now.", sp.Serial, sp.UserID, sp.Level)
 }
 
-func (c *console) createAccount(w http.ResponseWriter, r *http.Request) {
+func (c *Console) createAccount(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	n := server.NewAccount{
 		UserID: strings.TrimSpace(f.Get("user_id")), Email: strings.TrimSpace(f.Get("email")),
@@ -76,7 +76,7 @@ type accountData struct {
 	Tokens  []server.TokenView
 }
 
-func (c *console) accountPage(w http.ResponseWriter, r *http.Request) {
+func (c *Console) accountPage(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	acc, err := c.srv.Account(r.Context(), id)
 	var se *server.Error
@@ -102,7 +102,7 @@ type outboxData struct {
 	Notifications []server.Notification
 }
 
-func (c *console) outboxPage(w http.ResponseWriter, r *http.Request) {
+func (c *Console) outboxPage(w http.ResponseWriter, r *http.Request) {
 	user := strings.TrimSpace(r.URL.Query().Get("user_id"))
 	ns, err := c.srv.Notifications(r.Context(), user)
 	if err != nil {
@@ -125,7 +125,7 @@ type auditData struct {
 	Entries []server.AuditEntry
 }
 
-func (c *console) auditPage(w http.ResponseWriter, r *http.Request) {
+func (c *Console) auditPage(w http.ResponseWriter, r *http.Request) {
 	target := strings.TrimSpace(r.URL.Query().Get("target"))
 	es, err := c.srv.Audit(r.Context(), target, auditLimit)
 	if err != nil {
@@ -136,7 +136,7 @@ func (c *console) auditPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // moveClock moves the virtual clock and runs the sweep, as POST /v1/clock does.
-func (c *console) moveClock(w http.ResponseWriter, r *http.Request) {
+func (c *Console) moveClock(w http.ResponseWriter, r *http.Request) {
 	if c.vclk == nil {
 		c.fail(w, r, "/server", "", errors.New("the clock is real: start tokenlab serve with --virtual-clock to move it"), "")
 		return
@@ -157,7 +157,7 @@ func (c *console) moveClock(w http.ResponseWriter, r *http.Request) {
 	c.ok(w, r, "/server", "", "Clock moved %s to %s. Sweep: %s.", signedAdvance(raw), now.UTC().Format(time.RFC3339), sweepText(rep))
 }
 
-func (c *console) sweep(w http.ResponseWriter, r *http.Request) {
+func (c *Console) sweep(w http.ResponseWriter, r *http.Request) {
 	rep, err := c.srv.Sweep(r.Context())
 	if err != nil {
 		c.fail(w, r, "/server", "", err, "")

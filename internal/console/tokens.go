@@ -34,13 +34,13 @@ type lcdState struct {
 	Frozen    bool
 }
 
-func (c *console) setLCD(serial string, st lcdState) {
+func (c *Console) setLCD(serial string, st lcdState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.lcds[serial] = st
 }
 
-func (c *console) lcd(serial string) (lcdState, bool) {
+func (c *Console) lcd(serial string) (lcdState, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st, ok := c.lcds[serial]
@@ -80,7 +80,7 @@ type tokensData struct {
 	StorePath string
 }
 
-func (c *console) tokensPage(w http.ResponseWriter, r *http.Request) {
+func (c *Console) tokensPage(w http.ResponseWriter, r *http.Request) {
 	now := c.srv.Clock().Now()
 	var specs []emulator.Spec
 	if err := c.store.View(func(set *emulator.TokenSet) error { specs = set.List(); return nil }); err != nil {
@@ -112,7 +112,7 @@ func (c *console) tokensPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // card describes a token as the page shows it at the server's time now.
-func (c *console) card(s emulator.Spec, now time.Time, inv map[string]server.TokenView) tokenCard {
+func (c *Console) card(s emulator.Spec, now time.Time, inv map[string]server.TokenView) tokenCard {
 	k := tokenCard{Serial: s.Serial, HOTP: s.Kind == emulator.HOTP, KindName: strings.ToUpper(s.Kind.String()),
 		LCD: strings.Repeat("-", s.Digits), Countdown: "press the button for a code", Faults: "none",
 		Frozen: !s.Faults.FrozenAt.IsZero(), Reset: !s.Faults.ResetAt.IsZero(), WrongSecret: s.Faults.WrongSecret, DeadButton: s.Faults.DeadButton,
@@ -186,7 +186,7 @@ func signedDuration(d time.Duration) string {
 // pressed shows the outcome of a press at the server's time now on the
 // token's LCD, as the device would: blank after a dead button, else the last
 // code shown.
-func (c *console) pressed(serial string, now time.Time, spec emulator.Spec, last emulator.Display, err error) {
+func (c *Console) pressed(serial string, now time.Time, spec emulator.Spec, last emulator.Display, err error) {
 	switch {
 	case errors.Is(err, emulator.ErrButtonDead):
 		c.setLCD(serial, lcdState{Dead: true, PressedAt: now})
@@ -199,7 +199,7 @@ func (c *console) pressed(serial string, now time.Time, spec emulator.Spec, last
 // deadMessage is what a press of a dead button says.
 const deadMessage = "the press did not register (dead-button fault): the display stays blank"
 
-func (c *console) pressToken(w http.ResponseWriter, r *http.Request) {
+func (c *Console) pressToken(w http.ResponseWriter, r *http.Request) {
 	serial := r.PathValue("serial")
 	frag := "token-" + serial
 	now := c.srv.Clock().Now()
@@ -216,7 +216,7 @@ func (c *console) pressToken(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (c *console) setDrift(w http.ResponseWriter, r *http.Request) {
+func (c *Console) setDrift(w http.ResponseWriter, r *http.Request) {
 	serial := r.PathValue("serial")
 	frag := "token-" + serial
 	ppm, err := parsePPM(r.PostForm.Get("ppm"))
@@ -259,7 +259,7 @@ func parsePPM(s string) (float64, error) {
 // faultNames are the fault form's checkbox values.
 var faultNames = []string{"frozen", "reset", "wrong-secret", "dead-button"}
 
-func (c *console) setFaults(w http.ResponseWriter, r *http.Request) {
+func (c *Console) setFaults(w http.ResponseWriter, r *http.Request) {
 	serial := r.PathValue("serial")
 	frag := "token-" + serial
 	want := map[string]bool{}
@@ -308,7 +308,7 @@ func (c *console) setFaults(w http.ResponseWriter, r *http.Request) {
 	c.ok(w, r, "/", frag, "%s faults: %s.", serial, names)
 }
 
-func (c *console) createToken(w http.ResponseWriter, r *http.Request) {
+func (c *Console) createToken(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	serial := strings.TrimSpace(f.Get("serial"))
 	var err error
@@ -384,7 +384,7 @@ func (c *console) createToken(w http.ResponseWriter, r *http.Request) {
 	c.ok(w, r, "/", "token-"+serial, "Created %s (%s) %s.", serial, strings.ToUpper(kind.String()), where)
 }
 
-func (c *console) importToken(w http.ResponseWriter, r *http.Request) {
+func (c *Console) importToken(w http.ResponseWriter, r *http.Request) {
 	serial := r.PathValue("serial")
 	frag := "token-" + serial
 	var spec emulator.Spec
@@ -402,7 +402,7 @@ func (c *console) importToken(w http.ResponseWriter, r *http.Request) {
 
 // activateToken presses the token for two consecutive codes at the
 // server's clock, as a user types them, and activates it for the user.
-func (c *console) activateToken(w http.ResponseWriter, r *http.Request) {
+func (c *Console) activateToken(w http.ResponseWriter, r *http.Request) {
 	serial := r.PathValue("serial")
 	frag := "token-" + serial
 	user := strings.TrimSpace(r.PostForm.Get("user_id"))
