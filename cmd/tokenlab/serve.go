@@ -157,6 +157,9 @@ func (a *app) serve(f serveFlags) error {
 	if serviceToken == "" {
 		serviceToken = os.Getenv("TOKENLAB_SERVICE_TOKEN")
 	}
+	if err := checkCredentials(f, dir, adminToken, serviceToken); err != nil {
+		return err
+	}
 	key, err := server.LoadOrCreateSeedKey(filepath.Join(dir, server.SeedKeyFile))
 	if err != nil {
 		return err

@@ -21,8 +21,8 @@ import (
 )
 
 const (
-	adminToken   = "admin-secret-token"
-	serviceToken = "service-secret-token"
+	adminToken   = "api-test-admin-credential-0123"
+	serviceToken = "api-test-service-credential-01"
 	secretHex    = "3132333435363738393031323334353637383930"
 )
 
@@ -365,6 +365,41 @@ func TestParseDuration(t *testing.T) {
 	for _, in := range []string{"", "d", "x1d", "1dd", "soon", "1d-2h"} {
 		if _, err := httpapi.ParseDuration(in); err == nil {
 			t.Errorf("ParseDuration(%q) accepted", in)
+		}
+	}
+}
+
+// TestCredentialStrength: a credential must hold 128 bits: 32 hex digits,
+// or 22 characters of anything else; Validate names the credential.
+func TestCredentialStrength(t *testing.T) {
+	for tok, ok := range map[string]bool{
+		"": false, "qa-secret": false, "admin-secret-token": false,
+		strings.Repeat("a", 31): false, strings.Repeat("a", 32): true, // hex digits only: 4 bits each
+		strings.Repeat("z", 21): false, strings.Repeat("z", 22): true,
+		"r4nd0m_base64url-chars": true,
+	} {
+		err := httpapi.CheckCredential(tok)
+		if (err == nil) != ok {
+			t.Errorf("CheckCredential(%q) = %v, want ok %v", tok, err, ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "openssl rand -hex 16") {
+			t.Errorf("CheckCredential(%q) = %v: does not say how to make one", tok, err)
+		}
+	}
+	good := strings.Repeat("a", 32)
+	for _, c := range []struct {
+		opts httpapi.Options
+		want string
+	}{
+		{httpapi.Options{}, "no administrator credential"},
+		{httpapi.Options{AdminToken: "short"}, "the administrator credential is too short"},
+		{httpapi.Options{AdminToken: good, ServiceToken: "short"}, "the service credential is too short"},
+		{httpapi.Options{AdminToken: good}, ""},
+		{httpapi.Options{AdminToken: good, ServiceToken: good + "s"}, ""},
+	} {
+		err := c.opts.Validate()
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("Validate(%+v) = %v, want %q", c.opts, err, c.want)
 		}
 	}
 }

@@ -29,6 +29,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -56,7 +57,8 @@ const (
 
 // Options configure the API.
 type Options struct {
-	// AdminToken is required; ServiceToken is optional.
+	// AdminToken is required; ServiceToken is optional. Each must hold 128
+	// bits: see CheckCredential and Validate.
 	AdminToken   string
 	ServiceToken string
 	// VirtualClock, when set, is the server's clock and may be moved with
@@ -68,11 +70,12 @@ type Options struct {
 }
 
 type api struct {
-	srv     *server.Server
-	opts    Options
-	log     *slog.Logger
-	verify  *prometheus.CounterVec
-	latency *prometheus.HistogramVec
+	srv            *server.Server
+	opts           Options
+	admin, service credential
+	log            *slog.Logger
+	verify         *prometheus.CounterVec
+	latency        *prometheus.HistogramVec
 }
 
 // access is what a route needs from the caller.
@@ -134,7 +137,52 @@ var routes = []Route{
 	{"POST", "/v1/sweep", admin, (*api).sweep},
 }
 
-// New returns the API's handler, with /metrics.
+// Credential strength. A credential is a shared secret that anyone who
+// reaches the server may try to guess, as often as they like; 128 bits is
+// the floor for such a secret. Only the length can be checked, not the
+// randomness: 16 random bytes are 32 hex digits or 22 base64url
+// characters, so a credential made of hex digits only needs 32 characters
+// and any other 22.
+const (
+	MinCredentialLen    = 22
+	MinHexCredentialLen = 32
+)
+
+// CheckCredential refuses a credential too short to hold 128 bits, saying
+// how to make one that is not.
+func CheckCredential(tok string) error {
+	const how = "use 16 random bytes: 32 hex digits (openssl rand -hex 16) or 22 base64url characters"
+	if tok != "" && strings.Trim(tok, "0123456789abcdefABCDEF") == "" && len(tok) < MinHexCredentialLen {
+		return fmt.Errorf("too short: %d hex digits are %d bits; %s", len(tok), 4*len(tok), how)
+	}
+	if len(tok) < MinCredentialLen {
+		return fmt.Errorf("too short: %d characters; %s", len(tok), how)
+	}
+	return nil
+}
+
+// Validate checks the options as New needs them: an administrator
+// credential, and every credential strong enough (CheckCredential). New
+// does not call it, so that tests may use short credentials; a program
+// that takes credentials from its user, as tokenlab serve does, calls it
+// first.
+func (o Options) Validate() error {
+	if o.AdminToken == "" {
+		return errors.New("no administrator credential: set one (openssl rand -hex 16)")
+	}
+	if err := CheckCredential(o.AdminToken); err != nil {
+		return fmt.Errorf("the administrator credential is %w", err)
+	}
+	if o.ServiceToken != "" {
+		if err := CheckCredential(o.ServiceToken); err != nil {
+			return fmt.Errorf("the service credential is %w", err)
+		}
+	}
+	return nil
+}
+
+// New returns the API's handler, with /metrics. Check opts with Validate
+// first.
 func New(srv *server.Server, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -142,7 +190,7 @@ func New(srv *server.Server, opts Options) http.Handler {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	a := &api{srv: srv, opts: opts, log: opts.Logger,
+	a := &api{srv: srv, opts: opts, log: opts.Logger, admin: newCredential(opts.AdminToken), service: newCredential(opts.ServiceToken),
 		verify: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tokenlab_verifications_total",
 			Help: "Login code verifications by outcome: ok or the refusal's code."}, []string{"outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tokenlab_http_request_duration_seconds",
@@ -243,24 +291,57 @@ func (a *api) authorise(r *http.Request, need access) error {
 	if need == public {
 		return nil
 	}
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	sum, ok := presented(r)
 	switch {
-	case ok && eq(tok, a.opts.AdminToken):
+	case ok && a.admin.matches(sum):
 		return nil
-	case ok && need == service && a.opts.ServiceToken != "" && eq(tok, a.opts.ServiceToken):
+	case ok && need == service && a.service.matches(sum):
 		return nil
-	case ok && a.opts.ServiceToken != "" && eq(tok, a.opts.ServiceToken):
+	case ok && a.service.matches(sum):
 		return &httpError{http.StatusForbidden, string(server.CodeForbidden), "this needs the administrator credential"}
 	}
 	return &httpError{http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer with the administrator or service credential"}
 }
 
-func eq(a, b string) bool { return b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+// credential is the SHA-256 digest of a configured credential. Requests
+// are checked by comparing digests: subtle.ConstantTimeCompare returns at
+// once on inputs of different lengths, so comparing the presented string
+// itself would tell an attacker the credential's length; digests are all
+// 32 bytes.
+type credential struct {
+	set bool
+	sum [sha256.Size]byte
+}
+
+func newCredential(tok string) credential {
+	if tok == "" {
+		return credential{}
+	}
+	return credential{set: true, sum: sha256.Sum256([]byte(tok))}
+}
+
+// matches reports, in constant time, whether sum is the credential's digest.
+func (c credential) matches(sum [sha256.Size]byte) bool {
+	return c.set && constantTimeCompare(sum[:], c.sum[:]) == 1
+}
+
+// constantTimeCompare is subtle.ConstantTimeCompare; a test replaces it to
+// see what the credential checks compare.
+var constantTimeCompare = subtle.ConstantTimeCompare
+
+// presented is the digest of the request's bearer token, if it has one.
+func presented(r *http.Request) ([sha256.Size]byte, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return [sha256.Size]byte{}, false
+	}
+	return sha256.Sum256([]byte(tok)), true
+}
 
 // isAdmin reports whether the request carries the administrator credential.
 func (a *api) isAdmin(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && eq(tok, a.opts.AdminToken)
+	sum, ok := presented(r)
+	return ok && a.admin.matches(sum)
 }
 
 // fail writes an error response and returns its code.
