@@ -168,11 +168,11 @@ func TestCoreContract(t *testing.T) {
 	}
 	c1 := e.code(e.clk.Now().Add(30 * time.Second))
 	c2 := e.code(e.clk.Now().Add(60 * time.Second))
-	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/resync", serviceToken, map[string]string{"otp1": c1, "otp2": c2})
+	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/resync", serviceToken, map[string]string{"user_id": "alice", "otp1": c1, "otp2": c2})
 	e.ok(s, b, 200)
 	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/suspend", adminToken, map[string]string{"by": "admin"})
 	e.ok(s, b, 200)
-	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/enable", serviceToken, map[string]string{"by": "user"})
+	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/enable", serviceToken, map[string]string{"by": "user", "user_id": "alice"})
 	e.refused(s, b, 403, "forbidden")
 	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/enable", serviceToken, map[string]string{"by": "admin"})
 	e.refused(s, b, 403, "forbidden") // the service credential cannot act as an administrator
@@ -180,7 +180,7 @@ func TestCoreContract(t *testing.T) {
 	e.ok(s, b, 200)
 	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/renew", adminToken, map[string]string{"by": "admin"})
 	e.ok(s, b, 200)
-	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/revoke", serviceToken, map[string]string{"by": "user"})
+	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/revoke", serviceToken, map[string]string{"by": "user", "user_id": "alice"})
 	e.ok(s, b, 200)
 	s, b = e.do("GET", "/v1/notifications?user_id=alice", serviceToken, nil)
 	e.ok(s, b, 200)

@@ -100,8 +100,10 @@ type actorBody struct {
 }
 
 // actor decides who acts on a token: an administrator ("by":"admin", which
-// needs the administrator credential) or the user — user_id, else the
-// token's owner.
+// needs the administrator credential) or the user — user_id, else, for the
+// administrator credential only, the token's owner. The service credential
+// must name the user: it fronts many users, and acting as whoever owns the
+// token would let one of them (or a bug in the portal) act on anyone's.
 func (a *api) actor(r *http.Request, serial string, b actorBody) (server.Actor, error) {
 	switch b.By {
 	case "admin":
@@ -112,6 +114,9 @@ func (a *api) actor(r *http.Request, serial string, b actorBody) (server.Actor, 
 	case "user", "":
 		if b.UserID != "" {
 			return server.AsUser(b.UserID), nil
+		}
+		if !a.isAdmin(r) {
+			return server.Actor{}, badRequest(`field "user_id" is required with the service credential: give the user who acts`)
 		}
 		v, err := a.srv.Token(r.Context(), serial)
 		if err != nil {

@@ -12,7 +12,9 @@
 //     it may run the user flows (activate, verify, sessions, a user's own
 //     resync, suspend, enable, revoke and renew, the outbox) but none of the
 //     administrator actions (inventory, accounts, sponsorships, licence keys,
-//     applications, resets, "by":"admin", the clock, the audit log).
+//     applications, resets, "by":"admin", the clock, the audit log). It
+//     always names the user it acts for (user_id): only the administrator
+//     credential may leave a token action to the token's owner.
 //
 // /healthz, /metrics and /v1/openapi.json need no credential.
 //
