@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"testing"
 )
 
@@ -39,4 +40,50 @@ func TestServiceCredentialMustNameTheUser(t *testing.T) {
 	e.ok(s, b, 200)
 	s, b = e.do("POST", "/v1/tokens/C1/suspend", adminToken, map[string]string{"by": "user"})
 	e.ok(s, b, 200)
+}
+
+// TestDuplicateAndCaseVariantKeys: encoding/json matches field names
+// case-insensitively and lets the last duplicate win, so a body that a
+// portal or a WAF reads as alice's ({"user_id":"alice",…} first) acted as
+// someone else. A duplicate key, at any depth, and a key that is a known
+// field in another case are refused, and change nothing.
+func TestDuplicateAndCaseVariantKeys(t *testing.T) {
+	e := newEnv(t, true)
+	e.activeUser("alice", "A1")
+	e.activeUser("bob", "B1")
+	for _, c := range []struct{ method, path, token, body string }{
+		{"POST", "/v1/tokens/B1/suspend", serviceToken, `{"user_id":"alice","User_Id":"bob"}`},
+		{"POST", "/v1/tokens/B1/suspend", serviceToken, `{"User_Id":"bob"}`},
+		{"POST", "/v1/tokens/B1/suspend", serviceToken, `{"USER_ID":"bob","by":"user"}`},
+		{"POST", "/v1/tokens/B1/suspend", serviceToken, `{"user_id":"alice","user_id":"bob"}`},
+		{"POST", "/v1/tokens/B1/suspend", adminToken, `{"by":"user","By":"admin"}`},
+		{"POST", "/v1/tokens/B1/suspend", serviceToken, `{"user_id":"alice","user\u005fid":"bob"}`}, // an escape spells the same key
+		{"POST", "/v1/tokens/B1/suspend", serviceToken, `{"u\u017fer_id":"bob"}`},                   // long s: encoding/json folds it to s
+		{"POST", "/v1/verify", serviceToken, `{"user_id":"bob","otp":"12345678","Otp":"87654321"}`},
+		{"POST", "/v1/accounts", adminToken, `{"user_id":"x","email":"x@example.com","first_name":"X","last_name":"Y","password":"long password","Role":"admin"}`},
+		// Nested: min_strength.level twice, and a case variant inside.
+		{"POST", "/v1/applications", adminToken, `{"id":"app","name":"App","min_strength":{"credential":"password","level":1,"level":3}}`},
+		{"POST", "/v1/applications", adminToken, `{"id":"app","name":"App","min_strength":{"credential":"password","Level":3}}`},
+	} {
+		s, b := e.do(c.method, c.path, c.token, c.body)
+		e.refused(s, b, 400, "bad_request")
+		if !bytes.Contains(b, []byte("twice")) && !bytes.Contains(b, []byte("same field")) && !bytes.Contains(b, []byte("case-sensitive")) {
+			t.Errorf("%s %s: refused for another reason: %s", c.path, c.body, b)
+		}
+	}
+	if got := e.token("B1")["status"]; got != "active" {
+		t.Fatalf("B1 is %v after refused bodies, want active", got)
+	}
+	s, b := e.do("GET", "/v1/accounts/x", adminToken, nil)
+	e.refused(s, b, 404, "not_found")
+	s, b = e.do("GET", "/v1/audit?target=app", adminToken, nil)
+	e.ok(s, b, 200)
+	if string(b) != "[]\n" {
+		t.Fatalf("a refused application left an audit trail: %s", b)
+	}
+	// The same keys, once each and spelled as documented, are accepted.
+	s, b = e.do("POST", "/v1/tokens/B1/suspend", serviceToken, `{"user_id":"bob","by":"user"}`)
+	e.ok(s, b, 200)
+	s, b = e.do("POST", "/v1/applications", adminToken, `{"id":"app","name":"App","min_strength":{"credential":"password","level":1}}`)
+	e.ok(s, b, 201)
 }

@@ -22,14 +22,16 @@
 //
 // Every refusal is {"error":{"code":"…","message":"…"}} with a stable code
 // (server.Catalogue, plus unauthorized and internal here) and the HTTP
-// status StatusOf gives. Malformed JSON, unknown fields, wrong types and
-// missing fields are bad_request (400); a body over 1 MiB is bad_request
+// status StatusOf gives. Malformed JSON, unknown fields, wrong types,
+// missing fields, a key twice in one object and a field name in another
+// case (see checkKeys) are bad_request (400); a body over 1 MiB is bad_request
 // with 413 (seed files on /v1/inventory may be 64 MiB). A refused request
 // changes nothing, except what the lifecycle says a failed attempt changes
 // (a failure counter, a lock).
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -39,6 +41,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -387,9 +390,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // decode reads a JSON body strictly into v: unknown fields, wrong types,
-// trailing data and oversized bodies are refused.
+// trailing data, oversized bodies, and keys that another JSON reader
+// would take differently (duplicates, case variants: see checkKeys) are
+// refused.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	data, err := io.ReadAll(r.Body) // at most MaxBody: wrap's MaxBytesReader
+	if err != nil {
+		return err
+	}
+	if err := checkKeys(data, reflect.TypeOf(v)); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
