@@ -20,8 +20,13 @@ var openapiDoc []byte
 func OpenAPI() []byte { return openapiDoc }
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) error {
-	if _, err := a.srv.Accounts(r.Context()); err != nil { // the store answers
-		return err
+	if err := a.health.check(r.Context(), a.srv.Health); err != nil {
+		if r.Context().Err() != nil {
+			return err
+		}
+		// The detail is for the operator's log, not for whoever asks.
+		a.log.Error("health check", "error", err)
+		return &httpError{http.StatusServiceUnavailable, "unavailable", "the store does not take reads or writes: see the server log"}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil

@@ -21,12 +21,13 @@
 // # Errors
 //
 // Every refusal is {"error":{"code":"…","message":"…"}} with a stable code
-// (server.Catalogue, plus unauthorized and internal here) and the HTTP
-// status StatusOf gives. Malformed JSON, unknown fields, wrong types,
-// missing fields, a key twice in one object and a field name in another
-// case (see checkKeys) are bad_request (400); a body over 1 MiB is bad_request
-// with 413 (seed files on /v1/inventory may be 64 MiB). A refused request
-// changes nothing, except what the lifecycle says a failed attempt changes
+// (server.Catalogue, plus unauthorized, internal and unavailable here) and
+// the HTTP status StatusOf gives. Malformed JSON, unknown fields, wrong
+// types, missing fields, a key twice in one object and a field name in
+// another case (see checkKeys) are bad_request (400); a body over 1 MiB is
+// bad_request with 413 (seed files on /v1/inventory may be 64 MiB). A
+// refused request changes nothing, except what the lifecycle says a failed
+// attempt changes
 // (a failure counter, a lock).
 package httpapi
 
@@ -78,6 +79,7 @@ type api struct {
 	srv            *server.Server
 	opts           Options
 	admin, service credential
+	health         healthProbe
 	log            *slog.Logger
 	verify         *prometheus.CounterVec
 	latency        *prometheus.HistogramVec
