@@ -45,6 +45,8 @@ func defaultDataDir() (string, error) {
 type serveFlags struct {
 	addr, data, adminToken, serviceToken, clockStart, logFormat string
 	virtualClock, demo                                          bool
+	metricsToken                                                string
+	metricsPublic                                               bool
 	driftTracking                                               string
 	sweepEvery                                                  time.Duration
 	store                                                       func() (*emulator.Store, error)
@@ -73,6 +75,8 @@ stops the server gracefully: requests in flight finish, the store closes.`,
 	fl.StringVar(&f.data, "data", "", "data directory (default $TOKENLAB_HOME/server, else ~/.config/tokenlab/server)")
 	fl.StringVar(&f.adminToken, "admin-token", "", "administrator credential (default $TOKENLAB_ADMIN_TOKEN, else generated)")
 	fl.StringVar(&f.serviceToken, "service-token", "", "service credential for a portal (default $TOKENLAB_SERVICE_TOKEN)")
+	fl.StringVar(&f.metricsToken, "metrics-token", "", "credential that reads /metrics only, for a scraper (default $TOKENLAB_METRICS_TOKEN)")
+	fl.BoolVar(&f.metricsPublic, "metrics-public", false, "serve /metrics without a credential")
 	fl.BoolVar(&f.virtualClock, "virtual-clock", false, "a clock that stands still and is moved with POST /v1/clock")
 	fl.StringVar(&f.clockStart, "clock-start", "", "where the virtual clock starts, RFC 3339 (default now)")
 	fl.BoolVar(&f.demo, "demo", false, "seed a demo fleet, accounts and sponsorships, and print a walkthrough")
@@ -157,7 +161,11 @@ func (a *app) serve(f serveFlags) error {
 	if serviceToken == "" {
 		serviceToken = os.Getenv("TOKENLAB_SERVICE_TOKEN")
 	}
-	if err := checkCredentials(f, dir, adminToken, serviceToken); err != nil {
+	metricsToken := f.metricsToken
+	if metricsToken == "" {
+		metricsToken = os.Getenv("TOKENLAB_METRICS_TOKEN")
+	}
+	if err := checkCredentials(f, dir, adminToken, serviceToken, metricsToken); err != nil {
 		return err
 	}
 	key, err := server.LoadOrCreateSeedKey(filepath.Join(dir, server.SeedKeyFile))
@@ -201,7 +209,8 @@ func (a *app) serve(f serveFlags) error {
 		ln.Close()
 		return err
 	}
-	api := httpapi.New(srv, httpapi.Options{AdminToken: adminToken, ServiceToken: serviceToken, VirtualClock: vclk, Logger: logger})
+	api := httpapi.New(srv, httpapi.Options{AdminToken: adminToken, ServiceToken: serviceToken, VirtualClock: vclk, Logger: logger,
+		MetricsToken: metricsToken, MetricsPublic: f.metricsPublic})
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
 	mux.Handle("/healthz", api)

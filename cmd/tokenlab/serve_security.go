@@ -10,7 +10,7 @@ import (
 // checkCredentials refuses, before anything listens, a credential too
 // short to resist guessing (httpapi.CheckCredential), naming where it came
 // from so that the user knows which one to replace.
-func checkCredentials(f serveFlags, dir, adminToken, serviceToken string) error {
+func checkCredentials(f serveFlags, dir, adminToken, serviceToken, metricsToken string) error {
 	adminFrom := filepath.Join(dir, AdminTokenFile)
 	switch {
 	case f.adminToken != "":
@@ -18,11 +18,17 @@ func checkCredentials(f serveFlags, dir, adminToken, serviceToken string) error 
 	case os.Getenv("TOKENLAB_ADMIN_TOKEN") != "":
 		adminFrom = "TOKENLAB_ADMIN_TOKEN"
 	}
-	serviceFrom := "--service-token"
+	serviceFrom, metricsFrom := "--service-token", "--metrics-token"
 	if f.serviceToken == "" {
 		serviceFrom = "TOKENLAB_SERVICE_TOKEN"
 	}
-	for _, c := range []struct{ from, tok string }{{adminFrom, adminToken}, {serviceFrom, serviceToken}} {
+	if f.metricsToken == "" {
+		metricsFrom = "TOKENLAB_METRICS_TOKEN"
+	}
+	if f.metricsPublic && metricsToken != "" {
+		return usagef("--metrics-public and %s do not mix: a public /metrics needs no credential", metricsFrom)
+	}
+	for _, c := range []struct{ from, tok string }{{adminFrom, adminToken}, {serviceFrom, serviceToken}, {metricsFrom, metricsToken}} {
 		if c.tok == "" {
 			continue
 		}

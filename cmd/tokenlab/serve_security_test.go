@@ -61,4 +61,16 @@ func TestServeRefusesShortCredentials(t *testing.T) {
 	t.Run("service flag", func(t *testing.T) {
 		serveRefuses(t, []string{"--addr", "127.0.0.1:0", "--admin-token", goodToken, "--service-token", "portal"}, "--service-token", "too short")
 	})
+	t.Run("metrics flag", func(t *testing.T) {
+		serveRefuses(t, []string{"--addr", "127.0.0.1:0", "--admin-token", goodToken, "--metrics-token", "scraper"}, "--metrics-token", "too short")
+	})
+}
+
+// TestServeMetricsFlags: a public /metrics takes no credential, so
+// --metrics-public with a metrics credential is a mistake.
+func TestServeMetricsFlags(t *testing.T) {
+	t.Setenv("TOKENLAB_ADMIN_TOKEN", "")
+	t.Setenv("TOKENLAB_METRICS_TOKEN", "")
+	serveRefuses(t, []string{"--addr", "127.0.0.1:0", "--admin-token", goodToken, "--metrics-public", "--metrics-token", goodToken + "m"},
+		"--metrics-public and --metrics-token do not mix")
 }

@@ -242,7 +242,8 @@ func TestAuthentication(t *testing.T) {
 	}{
 		{"GET", "/healthz", "", 200, ""},
 		{"GET", "/v1/openapi.json", "", 200, ""},
-		{"GET", "/metrics", "", 200, ""},
+		{"GET", "/metrics", "", 401, "unauthorized"},
+		{"GET", "/metrics", adminToken, 200, ""},
 		{"GET", "/v1/accounts", "", 401, "unauthorized"},
 		{"GET", "/v1/accounts", "wrong", 401, "unauthorized"},
 		{"GET", "/v1/accounts", serviceToken, 403, "forbidden"},
@@ -343,7 +344,7 @@ func TestMetricsCountVerificationsByOutcome(t *testing.T) {
 	e.activeUser("erin", "T4")
 	e.do("POST", "/v1/verify", serviceToken, map[string]string{"user_id": "erin", "otp": e.code(e.clk.Now())})
 	e.do("POST", "/v1/verify", serviceToken, map[string]string{"user_id": "erin", "otp": "00000000"})
-	s, b := e.do("GET", "/metrics", "", nil)
+	s, b := e.do("GET", "/metrics", adminToken, nil)
 	e.ok(s, b, 200)
 	for _, want := range []string{
 		`tokenlab_verifications_total{outcome="ok"} 1`,

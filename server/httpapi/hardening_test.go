@@ -2,7 +2,12 @@ package httpapi_test
 
 import (
 	"bytes"
+	"net/http/httptest"
 	"testing"
+
+	"github.com/tokenlab/tokenlab/server"
+	"github.com/tokenlab/tokenlab/server/httpapi"
+	"github.com/tokenlab/tokenlab/server/servertest"
 )
 
 // TestServiceCredentialMustNameTheUser: with the service credential, a token
@@ -86,4 +91,41 @@ func TestDuplicateAndCaseVariantKeys(t *testing.T) {
 	e.ok(s, b, 200)
 	s, b = e.do("POST", "/v1/applications", adminToken, `{"id":"app","name":"App","min_strength":{"credential":"password","level":1}}`)
 	e.ok(s, b, 201)
+}
+
+// TestMetricsNeedACredential: /metrics tells anyone who asks how many
+// verifications fail and which routes are hit; it needs the administrator
+// credential or the metrics credential, unless the operator makes it
+// public.
+func TestMetricsNeedACredential(t *testing.T) {
+	const metricsToken = "metrics-scraper-credential-0123"
+	srv, _ := servertest.New(t, server.Policy{})
+	for _, c := range []struct {
+		opts  httpapi.Options
+		token string
+		want  int
+		code  string
+	}{
+		{httpapi.Options{}, "", 401, "unauthorized"},
+		{httpapi.Options{}, "wrong", 401, "unauthorized"},
+		{httpapi.Options{}, serviceToken, 403, "forbidden"},
+		{httpapi.Options{}, adminToken, 200, ""},
+		{httpapi.Options{MetricsToken: metricsToken}, metricsToken, 200, ""},
+		{httpapi.Options{MetricsToken: metricsToken}, "", 401, "unauthorized"},
+		{httpapi.Options{MetricsPublic: true}, "", 200, ""},
+	} {
+		c.opts.AdminToken, c.opts.ServiceToken = adminToken, serviceToken
+		hs := httptest.NewServer(httpapi.New(srv, c.opts))
+		e := &env{t: t, url: hs.URL, http: hs.Client()}
+		s, b := e.do("GET", "/metrics", c.token, nil)
+		hs.Close()
+		if c.code == "" {
+			e.ok(s, b, c.want)
+			if !bytes.Contains(b, []byte("go_goroutines")) {
+				t.Errorf("%+v with %q: not the metrics: %.200s", c.opts, c.token, b)
+			}
+			continue
+		}
+		e.refused(s, b, c.want, c.code)
+	}
 }

@@ -8,6 +8,7 @@
 //
 //   - The administrator credential is accepted everywhere. A test harness
 //     uses it to act for any user: a user's request carries its user_id.
+//
 //   - The service credential (optional) is for a portal that fronts users:
 //     it may run the user flows (activate, verify, sessions, a user's own
 //     resync, suspend, enable, revoke and renew, the outbox) but none of the
@@ -16,7 +17,10 @@
 //     always names the user it acts for (user_id): only the administrator
 //     credential may leave a token action to the token's owner.
 //
-// /healthz, /metrics and /v1/openapi.json need no credential.
+//   - The metrics credential (optional) reads /metrics and nothing else.
+//
+// /healthz and /v1/openapi.json need no credential; /metrics needs the
+// administrator or the metrics credential, unless Options.MetricsPublic.
 //
 // # Errors
 //
@@ -67,6 +71,11 @@ type Options struct {
 	// bits: see CheckCredential and Validate.
 	AdminToken   string
 	ServiceToken string
+	// MetricsToken, optional, is a credential that reads /metrics and
+	// nothing else, for a scraper. /metrics otherwise needs the
+	// administrator credential, unless MetricsPublic.
+	MetricsToken  string
+	MetricsPublic bool
 	// VirtualClock, when set, is the server's clock and may be moved with
 	// POST /v1/clock; without it that route answers 404.
 	VirtualClock *clock.Virtual
@@ -79,6 +88,7 @@ type api struct {
 	srv            *server.Server
 	opts           Options
 	admin, service credential
+	metrics        credential
 	health         healthProbe
 	log            *slog.Logger
 	verify         *prometheus.CounterVec
@@ -185,6 +195,11 @@ func (o Options) Validate() error {
 			return fmt.Errorf("the service credential is %w", err)
 		}
 	}
+	if o.MetricsToken != "" {
+		if err := CheckCredential(o.MetricsToken); err != nil {
+			return fmt.Errorf("the metrics credential is %w", err)
+		}
+	}
 	return nil
 }
 
@@ -198,6 +213,7 @@ func New(srv *server.Server, opts Options) http.Handler {
 		opts.Registry = prometheus.NewRegistry()
 	}
 	a := &api{srv: srv, opts: opts, log: opts.Logger, admin: newCredential(opts.AdminToken), service: newCredential(opts.ServiceToken),
+		metrics: newCredential(opts.MetricsToken),
 		verify: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tokenlab_verifications_total",
 			Help: "Login code verifications by outcome: ok or the refusal's code."}, []string{"outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tokenlab_http_request_duration_seconds",
@@ -216,7 +232,7 @@ func New(srv *server.Server, opts Options) http.Handler {
 			writeErr(w, http.StatusMethodNotAllowed, "bad_request", fmt.Sprintf("%s does not accept %s: see /v1/openapi.json", r.URL.Path, r.Method))
 		})
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", a.metricsAuth(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "not_found", "no such route: see /v1/openapi.json")
 	})
@@ -343,6 +359,27 @@ func presented(r *http.Request) ([sha256.Size]byte, bool) {
 		return [sha256.Size]byte{}, false
 	}
 	return sha256.Sum256([]byte(tok)), true
+}
+
+// metricsAuth guards /metrics: the verification outcomes and the traffic
+// by route are an attacker's progress report, so they need the
+// administrator or the metrics credential unless the operator made them
+// public.
+func (a *api) metricsAuth(h http.Handler) http.Handler {
+	if a.opts.MetricsPublic {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sum, ok := presented(r)
+		switch {
+		case ok && (a.admin.matches(sum) || a.metrics.matches(sum)):
+			h.ServeHTTP(w, r)
+		case ok && a.service.matches(sum):
+			writeErr(w, http.StatusForbidden, string(server.CodeForbidden), "the metrics need the administrator or the metrics credential")
+		default:
+			writeErr(w, http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer with the administrator or the metrics credential")
+		}
+	})
 }
 
 // isAdmin reports whether the request carries the administrator credential.
