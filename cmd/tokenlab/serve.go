@@ -216,7 +216,7 @@ func (a *app) serve(f serveFlags) error {
 	mux.Handle("/healthz", api)
 	mux.Handle("/metrics", api)
 	mux.Handle("/", web) // the web console: virtual tokens and the server at a glance
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	hs := httpapi.NewHTTPServer(f.addr, mux, httpapi.DefaultTimeouts)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -48,6 +48,9 @@ func (a *api) policy(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) importInventory(w http.ResponseWriter, r *http.Request) error {
+	if err := allowSlowUpload(w, r); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	if _, err := seedfile.ParseFormat(q.Get("format")); err != nil {
 		return badRequest("%v", err) // said here, in the API's words, before the body is read

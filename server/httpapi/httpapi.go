@@ -46,6 +46,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -288,6 +289,9 @@ func (s *statusWriter) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection's deadlines.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 func (a *api) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -403,6 +407,9 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) string {
 		return string(se.Code)
 	case errors.As(err, &mbe):
 		writeErr(w, http.StatusRequestEntityTooLarge, "bad_request", fmt.Sprintf("the body is larger than %d bytes", mbe.Limit))
+		return "bad_request"
+	case errors.Is(err, os.ErrDeadlineExceeded): // the server's read timeout (NewHTTPServer)
+		writeErr(w, http.StatusRequestTimeout, "bad_request", "the body came too slowly: send it at once")
 		return "bad_request"
 	case errors.As(err, &he):
 		writeErr(w, he.status, he.code, he.message)
