@@ -67,6 +67,13 @@ type Tx interface {
 	// Audit lists entries, oldest first; an empty target lists all. At most
 	// limit entries (the newest), all when limit <= 0.
 	Audit(target string, limit int) ([]AuditEntry, error)
+
+	// Heartbeat is the time PutHeartbeat last wrote, zero if it never did.
+	// They are the health check's read and write (Server.Health): one
+	// small fixed record, so the check costs the same whatever the store
+	// holds.
+	Heartbeat() (time.Time, error)
+	PutHeartbeat(at time.Time) error
 }
 
 // TokenFilter selects tokens.

@@ -77,10 +77,10 @@ func TestAttachedTokenFeedsAServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	hs := httptest.NewServer(httpapi.New(srv, httpapi.Options{AdminToken: "dev-admin"}))
+	hs := httptest.NewServer(httpapi.New(srv, httpapi.Options{AdminToken: "dev-admin-credential-0123456789"}))
 	defer hs.Close()
 	ctx := context.Background()
-	c := client.New(hs.URL, "dev-admin")
+	c := client.New(hs.URL, "dev-admin-credential-0123456789")
 	if _, err := c.ImportSeedFile(ctx, admin, []byte("PTY1, "+secret+", HOTP, 8, 0\n"), server.ImportOptions{Format: "csv"}); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestAttachedTokenFeedsAServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("TOKENLAB_SERVER", hs.URL)
-	t.Setenv("TOKENLAB_ADMIN_TOKEN", "dev-admin")
+	t.Setenv("TOKENLAB_ADMIN_TOKEN", "dev-admin-credential-0123456789")
 	if code, out, errOut := runCLI(t, "activate", "--user", "hw", "--serial", "PTY1", "--device-serial", tty, "--device-press"); code != 0 || !strings.Contains(out, "activated PTY1") {
 		t.Fatalf("activate --device-serial: %d %s %s", code, out, errOut)
 	}

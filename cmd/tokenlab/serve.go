@@ -45,6 +45,10 @@ func defaultDataDir() (string, error) {
 type serveFlags struct {
 	addr, data, adminToken, serviceToken, clockStart, logFormat string
 	virtualClock, demo                                          bool
+	metricsToken                                                string
+	metricsPublic                                               bool
+	tlsCert, tlsKey                                             string
+	insecure                                                    bool
 	driftTracking                                               string
 	sweepEvery                                                  time.Duration
 	store                                                       func() (*emulator.Store, error)
@@ -66,7 +70,13 @@ portal is --service-token or TOKENLAB_SERVICE_TOKEN.
 --virtual-clock makes the server's clock stand still between moves (POST
 /v1/clock); it starts at real time or at --clock-start. --demo seeds a demo
 fleet, accounts and sponsorships, and prints a walkthrough. SIGINT or SIGTERM
-stops the server gracefully: requests in flight finish, the store closes.`,
+stops the server gracefully: requests in flight finish, the store closes.
+
+Every credential must hold 128 bits: 32 hex digits (openssl rand -hex 16) or
+22 base64url characters. /metrics needs the administrator credential or
+--metrics-token, unless --metrics-public. Plain HTTP is served on loopback
+only: on another address give --tls-cert and --tls-key, or --insecure on a
+lab network you trust.`,
 		Args: noArgs,
 		RunE: a.runE(func(*cobra.Command, []string) error { return a.serve(f) }),
 	}
@@ -75,6 +85,11 @@ stops the server gracefully: requests in flight finish, the store closes.`,
 	fl.StringVar(&f.data, "data", "", "data directory (default $TOKENLAB_HOME/server, else ~/.config/tokenlab/server)")
 	fl.StringVar(&f.adminToken, "admin-token", "", "administrator credential (default $TOKENLAB_ADMIN_TOKEN, else generated)")
 	fl.StringVar(&f.serviceToken, "service-token", "", "service credential for a portal (default $TOKENLAB_SERVICE_TOKEN)")
+	fl.StringVar(&f.metricsToken, "metrics-token", "", "credential that reads /metrics only, for a scraper (default $TOKENLAB_METRICS_TOKEN)")
+	fl.BoolVar(&f.metricsPublic, "metrics-public", false, "serve /metrics without a credential")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this PEM certificate (with --tls-key)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "the PEM private key of --tls-cert")
+	fl.BoolVar(&f.insecure, "insecure", false, "allow plain HTTP on an address that is not loopback (a lab network you trust)")
 	fl.BoolVar(&f.virtualClock, "virtual-clock", false, "a clock that stands still and is moved with POST /v1/clock")
 	fl.StringVar(&f.clockStart, "clock-start", "", "where the virtual clock starts, RFC 3339 (default now)")
 	fl.BoolVar(&f.demo, "demo", false, "seed a demo fleet, accounts and sponsorships, and print a walkthrough")
@@ -127,6 +142,10 @@ func (a *app) serve(f serveFlags) error {
 	if f.clockStart != "" && !f.virtualClock {
 		return usagef("--clock-start needs --virtual-clock")
 	}
+	tlsConf, err := f.tlsConfig()
+	if err != nil {
+		return err
+	}
 	dir := f.data
 	if dir == "" {
 		var err error
@@ -159,6 +178,13 @@ func (a *app) serve(f serveFlags) error {
 	if serviceToken == "" {
 		serviceToken = os.Getenv("TOKENLAB_SERVICE_TOKEN")
 	}
+	metricsToken := f.metricsToken
+	if metricsToken == "" {
+		metricsToken = os.Getenv("TOKENLAB_METRICS_TOKEN")
+	}
+	if err := checkCredentials(f, dir, adminToken, serviceToken, metricsToken); err != nil {
+		return err
+	}
 	key, err := server.LoadOrCreateSeedKey(filepath.Join(dir, server.SeedKeyFile))
 	if err != nil {
 		return err
@@ -189,7 +215,11 @@ func (a *app) serve(f serveFlags) error {
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w (is another server running? try --addr 127.0.0.1:0)", f.addr, err)
 	}
-	url := "http://" + ln.Addr().String()
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+	}
+	url := scheme + "://" + ln.Addr().String()
 	tokenStore, err := f.store()
 	if err != nil {
 		ln.Close()
@@ -200,13 +230,15 @@ func (a *app) serve(f serveFlags) error {
 		ln.Close()
 		return err
 	}
-	api := httpapi.New(srv, httpapi.Options{AdminToken: adminToken, ServiceToken: serviceToken, VirtualClock: vclk, Logger: logger})
+	api := httpapi.New(srv, httpapi.Options{AdminToken: adminToken, ServiceToken: serviceToken, VirtualClock: vclk, Logger: logger,
+		MetricsToken: metricsToken, MetricsPublic: f.metricsPublic})
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
 	mux.Handle("/healthz", api)
 	mux.Handle("/metrics", api)
 	mux.Handle("/", web) // the web console: virtual tokens and the server at a glance
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	hs := httpapi.NewHTTPServer(f.addr, mux, httpapi.DefaultTimeouts)
+	hs.TLSConfig = tlsConf
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -231,7 +263,13 @@ func (a *app) serve(f serveFlags) error {
 	fmt.Fprintf(a.stderr, "web console: %s (signs in once, within %d minutes)\n", loginLink, int(console.LoginLinkTTL.Minutes()))
 
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if tlsConf != nil {
+			errc <- hs.ServeTLS(ln, "", "") // the certificate is in hs.TLSConfig
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err

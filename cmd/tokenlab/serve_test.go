@@ -53,7 +53,7 @@ func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
-		re := regexp.MustCompile(`listening on (http://\S+)`)
+		re := regexp.MustCompile(`listening on (https?://\S+)`)
 		for sc.Scan() {
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
@@ -78,8 +78,8 @@ func TestRestartOfTheRealBinary(t *testing.T) {
 	data := t.TempDir()
 	ctx := context.Background()
 	start := time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC)
-	srv, url := startServe(t, bin, "--data", data, "--admin-token", "restart-admin", "--virtual-clock", "--clock-start", start.Format(time.RFC3339))
-	c := client.New(url, "restart-admin")
+	srv, url := startServe(t, bin, "--data", data, "--admin-token", "restart-admin-credential-0123", "--virtual-clock", "--clock-start", start.Format(time.RFC3339))
+	c := client.New(url, "restart-admin-credential-0123")
 	if err := c.Health(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -119,8 +119,8 @@ func TestRestartOfTheRealBinary(t *testing.T) {
 	}
 	srv.Wait()
 
-	_, url = startServe(t, bin, "--data", data, "--admin-token", "restart-admin", "--virtual-clock", "--clock-start", cs.Now.Format(time.RFC3339Nano))
-	c = client.New(url, "restart-admin")
+	_, url = startServe(t, bin, "--data", data, "--admin-token", "restart-admin-credential-0123", "--virtual-clock", "--clock-start", cs.Now.Format(time.RFC3339Nano))
+	c = client.New(url, "restart-admin-credential-0123")
 	after, err := c.Token(ctx, "R1")
 	if err != nil {
 		t.Fatal(err)
@@ -172,10 +172,10 @@ func TestRemoteVerbs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	hs := httptest.NewServer(httpapi.New(srv, httpapi.Options{AdminToken: "cli-admin", VirtualClock: vclk}))
+	hs := httptest.NewServer(httpapi.New(srv, httpapi.Options{AdminToken: "cli-admin-credential-0123456789", VirtualClock: vclk}))
 	defer hs.Close()
 	t.Setenv("TOKENLAB_SERVER", hs.URL)
-	t.Setenv("TOKENLAB_ADMIN_TOKEN", "cli-admin")
+	t.Setenv("TOKENLAB_ADMIN_TOKEN", "cli-admin-credential-0123456789")
 	t.Setenv("TOKENLAB_HOME", t.TempDir())
 
 	must := func(want int, args ...string) string {
@@ -190,7 +190,7 @@ func TestRemoteVerbs(t *testing.T) {
 	must(0, "token", "export", "--format", "csv")
 	_, csv, _ := runCLI(t, "token", "export", "--format", "csv")
 	ctx := context.Background()
-	c := client.New(hs.URL, "cli-admin")
+	c := client.New(hs.URL, "cli-admin-credential-0123456789")
 	if _, err := c.ImportSeedFile(ctx, admin, []byte(csv), server.ImportOptions{Format: "csv"}); err != nil {
 		t.Fatal(err)
 	}
@@ -250,9 +250,9 @@ func TestRemoteVerbs(t *testing.T) {
 // with a JUnit report.
 func TestScenariosAgainstARealServer(t *testing.T) {
 	bin := buildBinary(t)
-	_, url := startServe(t, bin, "--data", t.TempDir(), "--admin-token", "qa-admin", "--virtual-clock")
+	_, url := startServe(t, bin, "--data", t.TempDir(), "--admin-token", "qa-admin-credential-0123456789", "--virtual-clock")
 	junit := filepath.Join(t.TempDir(), "junit.xml")
-	cmd := exec.Command(bin, "scenarios", "--target", url, "--admin-token", "qa-admin", "--junit-report", junit)
+	cmd := exec.Command(bin, "scenarios", "--target", url, "--admin-token", "qa-admin-credential-0123456789", "--junit-report", junit)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("tokenlab scenarios: %v\n%s", err, out)
@@ -287,9 +287,9 @@ func TestBenchCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	hs := httptest.NewServer(httpapi.New(srv, httpapi.Options{AdminToken: "bench-admin", VirtualClock: vclk}))
+	hs := httptest.NewServer(httpapi.New(srv, httpapi.Options{AdminToken: "bench-admin-credential-01234567", VirtualClock: vclk}))
 	defer hs.Close()
-	t.Setenv("TOKENLAB_ADMIN_TOKEN", "bench-admin")
+	t.Setenv("TOKENLAB_ADMIN_TOKEN", "bench-admin-credential-01234567")
 	code, out, errOut := runCLI(t, "bench", "--server", hs.URL, "--duration", "500ms", "--tokens", "10", "--concurrency", "4", "--benchtime", "20ms", "--json")
 	if code != 0 {
 		t.Fatalf("bench: %d %s", code, errOut)

@@ -72,8 +72,8 @@ func InProcess() []Kind {
 			if err != nil {
 				return nil, Capabilities{}, nil, err
 			}
-			hs := httptest.NewServer(httpapi.New(srv, httpapi.Options{AdminToken: "scenario-admin", VirtualClock: vclk}))
-			return &remote{Client: client.New(hs.URL, "scenario-admin")}, Capabilities{MoveClock: true}, func() { hs.Close(); srv.Close() }, nil
+			hs := httptest.NewServer(httpapi.New(srv, httpapi.Options{AdminToken: "scenario-admin-credential-0123", VirtualClock: vclk}))
+			return &remote{Client: client.New(hs.URL, "scenario-admin-credential-0123")}, Capabilities{MoveClock: true}, func() { hs.Close(); srv.Close() }, nil
 		}},
 	}
 }

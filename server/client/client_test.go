@@ -20,7 +20,7 @@ import (
 )
 
 const (
-	adminToken    = "admin-secret"
+	adminToken    = "client-test-admin-credential"
 	alicePassword = "alice-pass-Zq8!"
 	wrongPassword = "not-alices-pass-7"
 	seedPassword  = "seed-file-pw-K3y"

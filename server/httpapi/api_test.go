@@ -21,8 +21,8 @@ import (
 )
 
 const (
-	adminToken   = "admin-secret-token"
-	serviceToken = "service-secret-token"
+	adminToken   = "api-test-admin-credential-0123"
+	serviceToken = "api-test-service-credential-01"
 	secretHex    = "3132333435363738393031323334353637383930"
 )
 
@@ -168,11 +168,11 @@ func TestCoreContract(t *testing.T) {
 	}
 	c1 := e.code(e.clk.Now().Add(30 * time.Second))
 	c2 := e.code(e.clk.Now().Add(60 * time.Second))
-	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/resync", serviceToken, map[string]string{"otp1": c1, "otp2": c2})
+	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/resync", serviceToken, map[string]string{"user_id": "alice", "otp1": c1, "otp2": c2})
 	e.ok(s, b, 200)
 	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/suspend", adminToken, map[string]string{"by": "admin"})
 	e.ok(s, b, 200)
-	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/enable", serviceToken, map[string]string{"by": "user"})
+	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/enable", serviceToken, map[string]string{"by": "user", "user_id": "alice"})
 	e.refused(s, b, 403, "forbidden")
 	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/enable", serviceToken, map[string]string{"by": "admin"})
 	e.refused(s, b, 403, "forbidden") // the service credential cannot act as an administrator
@@ -180,7 +180,7 @@ func TestCoreContract(t *testing.T) {
 	e.ok(s, b, 200)
 	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/renew", adminToken, map[string]string{"by": "admin"})
 	e.ok(s, b, 200)
-	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/revoke", serviceToken, map[string]string{"by": "user"})
+	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/revoke", serviceToken, map[string]string{"by": "user", "user_id": "alice"})
 	e.ok(s, b, 200)
 	s, b = e.do("GET", "/v1/notifications?user_id=alice", serviceToken, nil)
 	e.ok(s, b, 200)
@@ -242,7 +242,8 @@ func TestAuthentication(t *testing.T) {
 	}{
 		{"GET", "/healthz", "", 200, ""},
 		{"GET", "/v1/openapi.json", "", 200, ""},
-		{"GET", "/metrics", "", 200, ""},
+		{"GET", "/metrics", "", 401, "unauthorized"},
+		{"GET", "/metrics", adminToken, 200, ""},
 		{"GET", "/v1/accounts", "", 401, "unauthorized"},
 		{"GET", "/v1/accounts", "wrong", 401, "unauthorized"},
 		{"GET", "/v1/accounts", serviceToken, 403, "forbidden"},
@@ -343,7 +344,7 @@ func TestMetricsCountVerificationsByOutcome(t *testing.T) {
 	e.activeUser("erin", "T4")
 	e.do("POST", "/v1/verify", serviceToken, map[string]string{"user_id": "erin", "otp": e.code(e.clk.Now())})
 	e.do("POST", "/v1/verify", serviceToken, map[string]string{"user_id": "erin", "otp": "00000000"})
-	s, b := e.do("GET", "/metrics", "", nil)
+	s, b := e.do("GET", "/metrics", adminToken, nil)
 	e.ok(s, b, 200)
 	for _, want := range []string{
 		`tokenlab_verifications_total{outcome="ok"} 1`,
@@ -365,6 +366,41 @@ func TestParseDuration(t *testing.T) {
 	for _, in := range []string{"", "d", "x1d", "1dd", "soon", "1d-2h"} {
 		if _, err := httpapi.ParseDuration(in); err == nil {
 			t.Errorf("ParseDuration(%q) accepted", in)
+		}
+	}
+}
+
+// TestCredentialStrength: a credential must hold 128 bits: 32 hex digits,
+// or 22 characters of anything else; Validate names the credential.
+func TestCredentialStrength(t *testing.T) {
+	for tok, ok := range map[string]bool{
+		"": false, "qa-secret": false, "admin-secret-token": false,
+		strings.Repeat("a", 31): false, strings.Repeat("a", 32): true, // hex digits only: 4 bits each
+		strings.Repeat("z", 21): false, strings.Repeat("z", 22): true,
+		"r4nd0m_base64url-chars": true,
+	} {
+		err := httpapi.CheckCredential(tok)
+		if (err == nil) != ok {
+			t.Errorf("CheckCredential(%q) = %v, want ok %v", tok, err, ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "openssl rand -hex 16") {
+			t.Errorf("CheckCredential(%q) = %v: does not say how to make one", tok, err)
+		}
+	}
+	good := strings.Repeat("a", 32)
+	for _, c := range []struct {
+		opts httpapi.Options
+		want string
+	}{
+		{httpapi.Options{}, "no administrator credential"},
+		{httpapi.Options{AdminToken: "short"}, "the administrator credential is too short"},
+		{httpapi.Options{AdminToken: good, ServiceToken: "short"}, "the service credential is too short"},
+		{httpapi.Options{AdminToken: good}, ""},
+		{httpapi.Options{AdminToken: good, ServiceToken: good + "s"}, ""},
+	} {
+		err := c.opts.Validate()
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("Validate(%+v) = %v, want %q", c.opts, err, c.want)
 		}
 	}
 }

@@ -20,8 +20,13 @@ var openapiDoc []byte
 func OpenAPI() []byte { return openapiDoc }
 
 func (a *api) healthz(w http.ResponseWriter, r *http.Request) error {
-	if _, err := a.srv.Accounts(r.Context()); err != nil { // the store answers
-		return err
+	if err := a.health.check(r.Context(), a.srv.Health); err != nil {
+		if r.Context().Err() != nil {
+			return err
+		}
+		// The detail is for the operator's log, not for whoever asks.
+		a.log.Error("health check", "error", err)
+		return &httpError{http.StatusServiceUnavailable, "unavailable", "the store does not take reads or writes: see the server log"}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil
@@ -43,6 +48,9 @@ func (a *api) policy(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) importInventory(w http.ResponseWriter, r *http.Request) error {
+	if err := allowSlowUpload(w, r); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	if _, err := seedfile.ParseFormat(q.Get("format")); err != nil {
 		return badRequest("%v", err) // said here, in the API's words, before the body is read
@@ -100,8 +108,10 @@ type actorBody struct {
 }
 
 // actor decides who acts on a token: an administrator ("by":"admin", which
-// needs the administrator credential) or the user — user_id, else the
-// token's owner.
+// needs the administrator credential) or the user — user_id, else, for the
+// administrator credential only, the token's owner. The service credential
+// must name the user: it fronts many users, and acting as whoever owns the
+// token would let one of them (or a bug in the portal) act on anyone's.
 func (a *api) actor(r *http.Request, serial string, b actorBody) (server.Actor, error) {
 	switch b.By {
 	case "admin":
@@ -112,6 +122,9 @@ func (a *api) actor(r *http.Request, serial string, b actorBody) (server.Actor, 
 	case "user", "":
 		if b.UserID != "" {
 			return server.AsUser(b.UserID), nil
+		}
+		if !a.isAdmin(r) {
+			return server.Actor{}, badRequest(`field "user_id" is required with the service credential: give the user who acts`)
 		}
 		v, err := a.srv.Token(r.Context(), serial)
 		if err != nil {

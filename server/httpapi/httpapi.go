@@ -8,27 +8,37 @@
 //
 //   - The administrator credential is accepted everywhere. A test harness
 //     uses it to act for any user: a user's request carries its user_id.
+//
 //   - The service credential (optional) is for a portal that fronts users:
 //     it may run the user flows (activate, verify, sessions, a user's own
 //     resync, suspend, enable, revoke and renew, the outbox) but none of the
 //     administrator actions (inventory, accounts, sponsorships, licence keys,
-//     applications, resets, "by":"admin", the clock, the audit log).
+//     applications, resets, "by":"admin", the clock, the audit log). It
+//     always names the user it acts for (user_id): only the administrator
+//     credential may leave a token action to the token's owner.
 //
-// /healthz, /metrics and /v1/openapi.json need no credential.
+//   - The metrics credential (optional) reads /metrics and nothing else.
+//
+// /healthz and /v1/openapi.json need no credential; /metrics needs the
+// administrator or the metrics credential, unless Options.MetricsPublic.
 //
 // # Errors
 //
 // Every refusal is {"error":{"code":"…","message":"…"}} with a stable code
-// (server.Catalogue, plus unauthorized and internal here) and the HTTP
-// status StatusOf gives. Malformed JSON, unknown fields, wrong types and
-// missing fields are bad_request (400); a body over 1 MiB is bad_request
-// with 413 (seed files on /v1/inventory may be 64 MiB). A refused request
-// changes nothing, except what the lifecycle says a failed attempt changes
+// (server.Catalogue, plus unauthorized, internal and unavailable here) and
+// the HTTP status StatusOf gives. Malformed JSON, unknown fields, wrong
+// types, missing fields, a key twice in one object and a field name in
+// another case (see checkKeys) are bad_request (400); a body over 1 MiB is
+// bad_request with 413 (seed files on /v1/inventory may be 64 MiB). A
+// refused request changes nothing, except what the lifecycle says a failed
+// attempt changes
 // (a failure counter, a lock).
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -36,6 +46,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -55,9 +67,15 @@ const (
 
 // Options configure the API.
 type Options struct {
-	// AdminToken is required; ServiceToken is optional.
+	// AdminToken is required; ServiceToken is optional. Each must hold 128
+	// bits: see CheckCredential and Validate.
 	AdminToken   string
 	ServiceToken string
+	// MetricsToken, optional, is a credential that reads /metrics and
+	// nothing else, for a scraper. /metrics otherwise needs the
+	// administrator credential, unless MetricsPublic.
+	MetricsToken  string
+	MetricsPublic bool
 	// VirtualClock, when set, is the server's clock and may be moved with
 	// POST /v1/clock; without it that route answers 404.
 	VirtualClock *server.VirtualClock
@@ -67,11 +85,14 @@ type Options struct {
 }
 
 type api struct {
-	srv     *server.Server
-	opts    Options
-	log     *slog.Logger
-	verify  *prometheus.CounterVec
-	latency *prometheus.HistogramVec
+	srv            *server.Server
+	opts           Options
+	admin, service credential
+	metrics        credential
+	health         healthProbe
+	log            *slog.Logger
+	verify         *prometheus.CounterVec
+	latency        *prometheus.HistogramVec
 }
 
 // access is what a route needs from the caller.
@@ -133,7 +154,57 @@ var routes = []Route{
 	{"POST", "/v1/sweep", admin, (*api).sweep},
 }
 
-// New returns the API's handler, with /metrics.
+// Credential strength. A credential is a shared secret that anyone who
+// reaches the server may try to guess, as often as they like; 128 bits is
+// the floor for such a secret. Only the length can be checked, not the
+// randomness: 16 random bytes are 32 hex digits or 22 base64url
+// characters, so a credential made of hex digits only needs 32 characters
+// and any other 22.
+const (
+	MinCredentialLen    = 22
+	MinHexCredentialLen = 32
+)
+
+// CheckCredential refuses a credential too short to hold 128 bits, saying
+// how to make one that is not.
+func CheckCredential(tok string) error {
+	const how = "use 16 random bytes: 32 hex digits (openssl rand -hex 16) or 22 base64url characters"
+	if tok != "" && strings.Trim(tok, "0123456789abcdefABCDEF") == "" && len(tok) < MinHexCredentialLen {
+		return fmt.Errorf("too short: %d hex digits are %d bits; %s", len(tok), 4*len(tok), how)
+	}
+	if len(tok) < MinCredentialLen {
+		return fmt.Errorf("too short: %d characters; %s", len(tok), how)
+	}
+	return nil
+}
+
+// Validate checks the options as New needs them: an administrator
+// credential, and every credential strong enough (CheckCredential). New
+// does not call it, so that tests may use short credentials; a program
+// that takes credentials from its user, as tokenlab serve does, calls it
+// first.
+func (o Options) Validate() error {
+	if o.AdminToken == "" {
+		return errors.New("no administrator credential: set one (openssl rand -hex 16)")
+	}
+	if err := CheckCredential(o.AdminToken); err != nil {
+		return fmt.Errorf("the administrator credential is %w", err)
+	}
+	if o.ServiceToken != "" {
+		if err := CheckCredential(o.ServiceToken); err != nil {
+			return fmt.Errorf("the service credential is %w", err)
+		}
+	}
+	if o.MetricsToken != "" {
+		if err := CheckCredential(o.MetricsToken); err != nil {
+			return fmt.Errorf("the metrics credential is %w", err)
+		}
+	}
+	return nil
+}
+
+// New returns the API's handler, with /metrics. Check opts with Validate
+// first.
 func New(srv *server.Server, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -141,7 +212,8 @@ func New(srv *server.Server, opts Options) http.Handler {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	a := &api{srv: srv, opts: opts, log: opts.Logger,
+	a := &api{srv: srv, opts: opts, log: opts.Logger, admin: newCredential(opts.AdminToken), service: newCredential(opts.ServiceToken),
+		metrics: newCredential(opts.MetricsToken),
 		verify: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tokenlab_verifications_total",
 			Help: "Login code verifications by outcome: ok or the refusal's code."}, []string{"outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tokenlab_http_request_duration_seconds",
@@ -160,7 +232,7 @@ func New(srv *server.Server, opts Options) http.Handler {
 			writeErr(w, http.StatusMethodNotAllowed, "bad_request", fmt.Sprintf("%s does not accept %s: see /v1/openapi.json", r.URL.Path, r.Method))
 		})
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", a.metricsAuth(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "not_found", "no such route: see /v1/openapi.json")
 	})
@@ -216,6 +288,9 @@ func (s *statusWriter) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection's deadlines.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 func (a *api) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -242,24 +317,78 @@ func (a *api) authorise(r *http.Request, need access) error {
 	if need == public {
 		return nil
 	}
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	sum, ok := presented(r)
 	switch {
-	case ok && eq(tok, a.opts.AdminToken):
+	case ok && a.admin.matches(sum):
 		return nil
-	case ok && need == service && a.opts.ServiceToken != "" && eq(tok, a.opts.ServiceToken):
+	case ok && need == service && a.service.matches(sum):
 		return nil
-	case ok && a.opts.ServiceToken != "" && eq(tok, a.opts.ServiceToken):
+	case ok && a.service.matches(sum):
 		return &httpError{http.StatusForbidden, string(server.CodeForbidden), "this needs the administrator credential"}
 	}
 	return &httpError{http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer with the administrator or service credential"}
 }
 
-func eq(a, b string) bool { return b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+// credential is the SHA-256 digest of a configured credential. Requests
+// are checked by comparing digests: subtle.ConstantTimeCompare returns at
+// once on inputs of different lengths, so comparing the presented string
+// itself would tell an attacker the credential's length; digests are all
+// 32 bytes.
+type credential struct {
+	set bool
+	sum [sha256.Size]byte
+}
+
+func newCredential(tok string) credential {
+	if tok == "" {
+		return credential{}
+	}
+	return credential{set: true, sum: sha256.Sum256([]byte(tok))}
+}
+
+// matches reports, in constant time, whether sum is the credential's digest.
+func (c credential) matches(sum [sha256.Size]byte) bool {
+	return c.set && constantTimeCompare(sum[:], c.sum[:]) == 1
+}
+
+// constantTimeCompare is subtle.ConstantTimeCompare; a test replaces it to
+// see what the credential checks compare.
+var constantTimeCompare = subtle.ConstantTimeCompare
+
+// presented is the digest of the request's bearer token, if it has one.
+func presented(r *http.Request) ([sha256.Size]byte, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return [sha256.Size]byte{}, false
+	}
+	return sha256.Sum256([]byte(tok)), true
+}
+
+// metricsAuth guards /metrics: the verification outcomes and the traffic
+// by route are an attacker's progress report, so they need the
+// administrator or the metrics credential unless the operator made them
+// public.
+func (a *api) metricsAuth(h http.Handler) http.Handler {
+	if a.opts.MetricsPublic {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sum, ok := presented(r)
+		switch {
+		case ok && (a.admin.matches(sum) || a.metrics.matches(sum)):
+			h.ServeHTTP(w, r)
+		case ok && a.service.matches(sum):
+			writeErr(w, http.StatusForbidden, string(server.CodeForbidden), "the metrics need the administrator or the metrics credential")
+		default:
+			writeErr(w, http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer with the administrator or the metrics credential")
+		}
+	})
+}
 
 // isAdmin reports whether the request carries the administrator credential.
 func (a *api) isAdmin(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && eq(tok, a.opts.AdminToken)
+	sum, ok := presented(r)
+	return ok && a.admin.matches(sum)
 }
 
 // fail writes an error response and returns its code.
@@ -277,6 +406,9 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) string {
 		return string(se.Code)
 	case errors.As(err, &mbe):
 		writeErr(w, http.StatusRequestEntityTooLarge, "bad_request", fmt.Sprintf("the body is larger than %d bytes", mbe.Limit))
+		return "bad_request"
+	case errors.Is(err, os.ErrDeadlineExceeded): // the server's read timeout (NewHTTPServer)
+		writeErr(w, http.StatusRequestTimeout, "bad_request", "the body came too slowly: send it at once")
 		return "bad_request"
 	case errors.As(err, &he):
 		writeErr(w, he.status, he.code, he.message)
@@ -303,9 +435,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // decode reads a JSON body strictly into v: unknown fields, wrong types,
-// trailing data and oversized bodies are refused.
+// trailing data, oversized bodies, and keys that another JSON reader
+// would take differently (duplicates, case variants: see checkKeys) are
+// refused.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(r.Body)
+	data, err := io.ReadAll(r.Body) // at most MaxBody: wrap's MaxBytesReader
+	if err != nil {
+		return err
+	}
+	if err := checkKeys(data, reflect.TypeOf(v)); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)

@@ -264,7 +264,7 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 
 func TestOpenAPIServed(t *testing.T) {
 	srv, _ := servertest.New(t, server.Policy{})
-	ts := httptest.NewServer(New(srv, Options{AdminToken: "admin-secret", ServiceToken: "service-secret"}))
+	ts := httptest.NewServer(New(srv, Options{AdminToken: "openapi-test-admin-credential", ServiceToken: "openapi-test-service-credential"}))
 	t.Cleanup(ts.Close)
 
 	resp, err := http.Get(ts.URL + "/v1/openapi.json") // no credential: it is public

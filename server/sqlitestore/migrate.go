@@ -65,6 +65,13 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_target ON audit(target);
 `,
+	// 2: small records about the store itself; the health check's heartbeat.
+	`
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+`,
 }
 
 // migrate brings the schema up to date in one write transaction (BEGIN

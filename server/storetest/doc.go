@@ -20,6 +20,7 @@
 //     one wins;
 //   - notification and audit IDs increase in commit order, listings are
 //     oldest first, an audit limit keeps the newest entries;
+//   - the health check's heartbeat reads back as the last one written;
 //   - what an Update acknowledged is there after Close and a re-open,
 //     an Update is kept whole or not at all, and after Close an Update
 //     fails and a View returns, neither hangs.

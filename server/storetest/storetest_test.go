@@ -87,6 +87,7 @@ type memData struct {
 	notifications []server.Notification
 	audit         []server.AuditEntry
 	lastID        int64 // of notifications and audit entries
+	heartbeat     time.Time
 }
 
 type memSession struct {
@@ -400,4 +401,14 @@ func (t *memTx) Audit(target string, limit int) ([]server.AuditEntry, error) {
 		out = out[len(out)-limit:]
 	}
 	return out, nil
+}
+
+func (t *memTx) Heartbeat() (time.Time, error) { return t.d.heartbeat, nil }
+
+func (t *memTx) PutHeartbeat(at time.Time) error {
+	if !t.write {
+		return errReadOnly
+	}
+	t.d.heartbeat = at
+	return nil
 }
