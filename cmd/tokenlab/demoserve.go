@@ -172,5 +172,5 @@ func (a *app) printWalkthrough(access demoAccess, storePath, serial string) {
 	}
 	fmt.Fprintf(a.stdout, "\nThe web console (press alice's token on screen): %s\n", access.loginLink)
 	fmt.Fprintf(a.stdout, "(the link signs in once, within %d minutes; then log in with the administrator credential).\n", int(console.LoginLinkTTL.Minutes()))
-	fmt.Fprintf(a.stdout, "The API: %s/v1/openapi.json; metrics: %s/metrics. Stop with Ctrl-C.\n", url, url)
+	fmt.Fprintf(a.stdout, "The API: %s/v1/openapi.json; metrics: %s/metrics (with the administrator credential as a bearer token). Stop with Ctrl-C.\n", url, url)
 }

@@ -71,12 +71,12 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	if _, err := srv.Sponsor(ctx, admin, server.Sponsorship{UserID: "alice", Serial: serial}); err != nil {
 		t.Fatal(err)
 	}
-	web, err := console.New(console.Options{Server: srv, Store: store, AdminToken: "browser-admin", VirtualClock: vclk})
+	web, err := console.New(console.Options{Server: srv, Store: store, AdminToken: "browser-admin-credential-0123456", VirtualClock: vclk})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", httpapi.New(srv, httpapi.Options{AdminToken: "browser-admin", VirtualClock: vclk}))
+	mux.Handle("/v1/", httpapi.New(srv, httpapi.Options{AdminToken: "browser-admin-credential-0123456", VirtualClock: vclk}))
 	mux.Handle("/", web)
 	hs := httptest.NewServer(mux)
 	defer hs.Close()
@@ -157,7 +157,7 @@ func TestConsoleInARealBrowser(t *testing.T) {
 	submit("#logout")
 	do(chromedp.WaitVisible(chromedp.CSS("#admin-token")))
 	do(chromedp.Navigate(hs.URL+"/server"), chromedp.WaitVisible(chromedp.CSS("#admin-token"))) // signed out: back to /login
-	do(chromedp.SendKeys(chromedp.CSS("#admin-token"), "browser-admin"))
+	do(chromedp.SendKeys(chromedp.CSS("#admin-token"), "browser-admin-credential-0123456"))
 	submit("#login")
 	do(chromedp.WaitVisible(chromedp.CSS("#token-" + serial)))
 	if status != "Active (Active)" || !strings.Contains(owner, "alice") {
