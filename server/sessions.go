@@ -4,21 +4,23 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Login checks a user's password and, when otp is not empty, their
 // hardware token's code. Without a code the session has password strength
 // ("Skip OTP"): applications that need more refuse it until it is elevated.
 // A login with the token sets the "remember my token" cookie flag.
+//
+// The password is compared before the write transaction, which only checks
+// that the hash compared is still the account's (checkPassword).
 func (s *Server) Login(ctx context.Context, userID, password, otp string) (Session, error) {
+	checked, ok, err := s.checkPassword(ctx, userID, password)
+	if err != nil {
+		return Session{}, err
+	}
 	var out Session
-	err := s.do(ctx, AsUser(userID), "session.login", userID, func(tx Tx, now time.Time) error {
-		acc, err := tx.Account(userID)
-		if errors.Is(err, ErrNoRecord) || err == nil && bcrypt.CompareHashAndPassword(acc.PasswordHash, []byte(password)) != nil {
-			return s.refuse(CodeCredentialsInvalid, "wrong user or password")
-		}
+	err = s.do(ctx, AsUser(userID), "session.login", userID, func(tx Tx, now time.Time) error {
+		acc, err := s.passwordChecked(tx, userID, checked, ok)
 		if err != nil {
 			return err
 		}

@@ -456,15 +456,61 @@ func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenVi
 // revocation also sends the user a revocation notice. A token that was never
 // activated is no account's credential: revoking it (the administrator, or
 // the user it is sponsored to) has no side effects on an account.
+//
+// The temporary password is hashed before the write transaction, never in it
+// (checkPassword says why): a read first says whether the revocation will
+// need one, and should the token be on an account by the time the
+// transaction runs when the read said it was not, the transaction rolls back
+// and runs again with a password.
 func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) (TokenView, error) {
+	if err := CheckActor(actor); err != nil {
+		return TokenView{}, err
+	}
+	var temp *tempPassword
+	var need bool
+	err := s.view(ctx, func(tx Tx) error {
+		t, err := s.manageable(tx, actor, serial)
+		need = err == nil && t.OwnerID != "" && revocable(t.Status)
+		return nil // a refusal is the write transaction's to give and audit
+	})
+	if err != nil {
+		return TokenView{}, err
+	}
+	if need {
+		if temp, err = s.newTempPassword(); err != nil {
+			return TokenView{}, err
+		}
+	}
+	for {
+		v, err := s.revoke(ctx, actor, serial, temp)
+		if errors.Is(err, errNeedTempPassword) && temp == nil {
+			if temp, err = s.newTempPassword(); err != nil {
+				return TokenView{}, err
+			}
+			continue
+		}
+		return v, err
+	}
+}
+
+// revocable reports a status a token can be revoked from.
+func revocable(st Status) bool {
+	switch st {
+	case StatusPendingActivation, StatusActive, StatusExpired, StatusSuspended:
+		return true
+	}
+	return false
+}
+
+// revoke is Revoke's write transaction; it fails with errNeedTempPassword
+// when the token is on an account and temp is nil.
+func (s *Server) revoke(ctx context.Context, actor Actor, serial string, temp *tempPassword) (TokenView, error) {
 	return s.tokenAction(ctx, actor, "token.revoke", serial, func(tx Tx, now time.Time) (Token, error) {
 		t, err := s.manageable(tx, actor, serial)
 		if err != nil {
 			return t, err
 		}
-		switch t.Status {
-		case StatusPendingActivation, StatusActive, StatusExpired, StatusSuspended:
-		default:
+		if !revocable(t.Status) {
 			return t, s.refuse(CodeActionUnavailable, "a token %s cannot be revoked", t.Status)
 		}
 		by := actor.kind()
@@ -482,7 +528,10 @@ func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) (TokenV
 		if err != nil {
 			return t, err
 		}
-		return t, s.revocationEffects(tx, now, &acc, t, by)
+		if temp == nil {
+			return t, errNeedTempPassword
+		}
+		return t, s.revocationEffects(tx, now, &acc, t, by, temp)
 	})
 }
 
@@ -508,7 +557,7 @@ func (s *Server) tokenAction(ctx context.Context, actor Actor, action, serial st
 
 // revocationEffects ends the user's sessions, resets the password, clears
 // the remember-token cookie and sends the e-mails.
-func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, by ActorKind) error {
+func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, by ActorKind, temp *tempPassword) error {
 	sessions, err := tx.Sessions(acc.UserID)
 	if err != nil {
 		return err
@@ -527,7 +576,7 @@ func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, 
 			return err
 		}
 	}
-	if err := s.resetPassword(tx, now, acc, t.Serial); err != nil {
+	if err := s.resetPassword(tx, now, acc, t.Serial, temp); err != nil {
 		return err
 	}
 	return tx.PutAccount(*acc)
