@@ -101,6 +101,8 @@
 //	MaxLoginWindow        max_login_window             10 steps
 //	HOTPLookAhead         hotp_look_ahead              10 counters
 //	LockoutThreshold      lockout_threshold            5 codes
+//	LockoutBudget         lockout_budget               20 codes
+//	LockoutBudgetWindow   lockout_budget_window_days   1 day
 //	ActivationAttempts    activation_attempts          3 attempts
 //	ResyncAttempts        resync_attempts              3 attempts
 //	Validity              validity_days                365 days

@@ -139,6 +139,10 @@ type Token struct {
 
 	// FailCount counts consecutive wrong login codes (lockout).
 	FailCount int `json:"fail_count"`
+	// FailureTimes are the times of the wrong login codes within the
+	// lockout budget's window, oldest first: at most LockoutBudget of them
+	// (docs/lifecycle.md, “Lockout”).
+	FailureTimes []time.Time `json:"failure_times,omitempty"`
 	// ActivationFailures and ResyncFailures count failed attempts; at the
 	// policy's limit the token is Blocked until an administrator resets it.
 	ActivationFailures int  `json:"activation_failures"`

@@ -104,7 +104,7 @@ func (s *Server) Activate(ctx context.Context, userID, serial, otp1, otp2 string
 			t.Status = StatusPendingApproval
 		}
 		t.OwnerID, t.Level = userID, sp.Level
-		t.LastStep, t.FailCount, t.ActivationFailures, t.ResyncFailures, t.Locked = step, 0, 0, 0, false
+		t.LastStep, t.FailCount, t.FailureTimes, t.ActivationFailures, t.ResyncFailures, t.Locked = step, 0, nil, 0, 0, false
 		if t.Kind == oath.TOTP {
 			t.AnchorAt, t.DriftPPM, t.RateSamples = time.Time{}, 0, 0
 			s.synced(&t, now, step-nowStep)
@@ -183,7 +183,7 @@ func (s *Server) usable(t Token, now time.Time) error {
 	case t.Status != StatusActive:
 		return s.refuse(CodeTokenUnusable, "token %s is %s", t.Serial, t.Status)
 	case t.Locked:
-		return s.refuse(CodeTokenLocked, "token %s is locked after %d wrong codes", t.Serial, t.FailCount)
+		return s.refuse(CodeTokenLocked, "token %s is locked after too many wrong codes (%d in a row, %d in %s)", t.Serial, t.FailCount, len(t.FailureTimes), s.policy.LockoutBudgetWindow)
 	}
 	return nil
 }
@@ -233,14 +233,34 @@ func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verifi
 	if replayed {
 		return Verification{}, t, s.refuse(CodeOTPReplayed, "the code of token %s was already accepted", t.Serial)
 	}
+	// Two rules lock (docs/lifecycle.md, “Lockout”): LockoutThreshold wrong
+	// codes in a row, and LockoutBudget in the budget's window, successes
+	// between them or not.
 	t.FailCount++
-	if t.FailCount >= s.policy.LockoutThreshold {
+	t.FailureTimes = s.policy.addFailure(t.FailureTimes, now)
+	if t.FailCount >= s.policy.LockoutThreshold || len(t.FailureTimes) >= s.policy.LockoutBudget {
 		t.Locked = true
 	}
 	if err := tx.PutToken(t); err != nil {
 		return Verification{}, t, err
 	}
-	return Verification{}, t, s.refuse(CodeOTPInvalid, "wrong code for token %s (%d of %d before lockout)", t.Serial, t.FailCount, s.policy.LockoutThreshold)
+	return Verification{}, t, s.refuse(CodeOTPInvalid, "wrong code for token %s (%d of %d in a row, %d of %d in %s before lockout)",
+		t.Serial, t.FailCount, s.policy.LockoutThreshold, len(t.FailureTimes), s.policy.LockoutBudget, s.policy.LockoutBudgetWindow)
+}
+
+// addFailure adds a wrong login code at now to a token's FailureTimes: the
+// times that have left the budget's window go, and so do the oldest beyond
+// LockoutBudget, so that a token keeps at most LockoutBudget times. It
+// returns a new slice and leaves times as it was.
+func (p Policy) addFailure(times []time.Time, now time.Time) []time.Time {
+	since := now.Add(-p.LockoutBudgetWindow)
+	kept := make([]time.Time, 0, min(len(times)+1, p.LockoutBudget))
+	for _, at := range times[max(0, len(times)+1-p.LockoutBudget):] {
+		if at.After(since) {
+			kept = append(kept, at)
+		}
+	}
+	return append(kept, now)
 }
 
 // Verify checks a login code of the user's hardware token. A code is
@@ -341,7 +361,9 @@ func (s *Server) Resync(ctx context.Context, actor Actor, serial, otp1, otp2 str
 			}
 			return s.refuse(CodeOTPIncorrect, "no two consecutive codes in ±%d steps (attempt %d of %d)", s.policy.SyncWindow, t.ResyncFailures, s.policy.ResyncAttempts)
 		}
-		t.LastStep, t.Locked, t.FailCount, t.ResyncFailures, t.LastUsedAt = step, false, 0, 0, now
+		// Proof of holding the token: it unlocks, and both lockout rules
+		// start again (docs/lifecycle.md, “Lockout”).
+		t.LastStep, t.Locked, t.FailCount, t.FailureTimes, t.ResyncFailures, t.LastUsedAt = step, false, 0, nil, 0, now
 		if t.Kind == oath.TOTP {
 			s.synced(&t, now, step-nowStep)
 		}

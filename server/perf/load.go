@@ -63,6 +63,15 @@ type tokenState struct {
 	usedCode     string // the last accepted code, for replays
 	usedStep     uint64 // its step: a replay is recognised only within the window
 	fails        int
+	wrongAt      []time.Time // the server's time of the wrong codes sent, for the lockout budget
+}
+
+// mayGuess reports whether a wrong code at now leaves the token unlocked:
+// fewer than LockoutThreshold in a row, and fewer than LockoutBudget in its
+// window (docs/lifecycle.md, “Lockout”), each with a spare.
+func (t *tokenState) mayGuess(now time.Time, p server.Policy) bool {
+	t.wrongAt = slices.DeleteFunc(t.wrongAt, func(at time.Time) bool { return !at.After(now.Add(-p.LockoutBudgetWindow)) })
+	return t.fails < min(3, p.LockoutThreshold-2) && len(t.wrongAt) < p.LockoutBudget-2
 }
 
 // phase is what one phase of verifications measured.
@@ -102,9 +111,13 @@ func Load(ctx context.Context, c *client.Client, o LoadOptions) (LoadResult, err
 	if err != nil {
 		return LoadResult{}, fmt.Errorf("seeding: %w", err)
 	}
+	pol, err := c.Policy(ctx)
+	if err != nil {
+		return LoadResult{}, err
+	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	res := LoadResult{Concurrency: o.Concurrency, Tokens: o.Tokens}
-	idle, err := verifyRounds(ctx, c, tokens, rng, o)
+	idle, err := verifyRounds(ctx, c, tokens, rng, pol, o)
 	res.Verifications, res.Fresh, res.Wrong, res.Replayed, res.Rounds = idle.verifications, idle.fresh, idle.wrong, idle.replay, idle.rounds
 	if err != nil {
 		return res, err
@@ -143,7 +156,7 @@ func Load(ctx context.Context, c *client.Client, o LoadOptions) (LoadResult, err
 			}
 		})
 	}
-	flood, err := verifyRounds(ctx, c, tokens, rng, o)
+	flood, err := verifyRounds(ctx, c, tokens, rng, pol, o)
 	stop()
 	wg.Wait()
 	elapsed := time.Since(began)
@@ -172,7 +185,7 @@ func percentile(ds []time.Duration, p float64) float64 {
 }
 
 // verifyRounds sends rounds of verifications for o.Duration.
-func verifyRounds(ctx context.Context, c *client.Client, tokens []*tokenState, rng *rand.Rand, o LoadOptions) (phase, error) {
+func verifyRounds(ctx context.Context, c *client.Client, tokens []*tokenState, rng *rand.Rand, pol server.Policy, o LoadOptions) (phase, error) {
 	var (
 		ph       phase
 		mu       sync.Mutex
@@ -197,8 +210,9 @@ func verifyRounds(ctx context.Context, c *client.Client, tokens []*tokenState, r
 		for _, t := range tokens {
 			j := job{t: t, kind: "fresh", step: step}
 			switch r := rng.IntN(100); {
-			case r < 15 && t.fails < 3:
+			case r < 15 && t.mayGuess(cs.Now, pol):
 				j.kind = "wrong"
+				t.wrongAt = append(t.wrongAt, cs.Now)
 			case r < 30 && t.usedCode != "" && t.usedStep+1 == step:
 				// Only last round's code is still in the ±1 window: an older
 				// one is simply a wrong code now.

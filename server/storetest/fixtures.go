@@ -39,7 +39,7 @@ func fullToken(serial string) server.Token {
 		Serial: serial, Manufacturer: "acme", Kind: oath.HOTP, Algorithm: oath.SHA256, Digits: 8, PeriodS: 60,
 		SealedSecret: []byte{0, 0xff, 0x10, 7}, Status: server.StatusSuspended, Locked: true,
 		SuspendedBy: "admin", SuspendedAt: at(10).In(zone), OwnerID: "u1", Level: 3,
-		FailCount: 2, ActivationFailures: 1, ResyncFailures: 4, Blocked: true,
+		FailCount: 2, FailureTimes: []time.Time{at(7).In(zone), at(8).In(zone)}, ActivationFailures: 1, ResyncFailures: 4, Blocked: true,
 		DriftSteps: -3, AnchorAt: at(6), AnchorDrift: -2, DriftPPM: -12.345678901234, RateSamples: 5,
 		LastStep:   1<<40 + 123456,
 		ImportedAt: at(0), PurchasedAt: at(1), ActivatedAt: at(2), LastUsedAt: at(3), ExpiresAt: at(4),
