@@ -113,6 +113,8 @@
 //	ApprovalRequired      approval_required            false
 //	MaxPhones             max_phones                   3 phones
 //	PhoneCodeValidity     phone_code_validity_s        120 seconds
+//	SessionIdleTimeout    session_idle_timeout_s       900 seconds
+//	SessionMaxLifetime    session_max_lifetime_s       43200 seconds
 //	PasswordCost          -                            10
 //
 // A failing activation or resync attempt is answered otp_incorrect even when

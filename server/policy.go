@@ -81,6 +81,12 @@ type Policy struct {
 	MaxPhones         int
 	PhoneCodeValidity time.Duration
 
+	// SessionIdleTimeout ends a portal session that has not been used for
+	// that long; SessionMaxLifetime ends it that long after the login,
+	// used or not.
+	SessionIdleTimeout time.Duration
+	SessionMaxLifetime time.Duration
+
 	// PasswordCost is the bcrypt cost.
 	PasswordCost int
 }

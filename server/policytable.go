@@ -271,6 +271,12 @@ var policySettings = []PolicySetting{
 	setting("PhoneCodeValidity", "phone_code_validity_s", "seconds", secondsCodec, 2*time.Minute,
 		"how long a phone code is valid after it is sent",
 		func(p *Policy) *time.Duration { return &p.PhoneCodeValidity }),
+	setting("SessionIdleTimeout", "session_idle_timeout_s", "seconds", secondsCodec, 15*time.Minute,
+		"how long a portal session may go unused before it ends",
+		func(p *Policy) *time.Duration { return &p.SessionIdleTimeout }),
+	setting("SessionMaxLifetime", "session_max_lifetime_s", "seconds", secondsCodec, 12*time.Hour,
+		"how long after the login a portal session ends, used or not",
+		func(p *Policy) *time.Duration { return &p.SessionMaxLifetime }),
 	// Not in the document: how passwords are hashed is no client's business.
 	setting("PasswordCost", "", "", countCodec, 10,
 		"the bcrypt cost of stored passwords",

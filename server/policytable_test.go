@@ -51,6 +51,8 @@ func legacyWithDefaults(p Policy) Policy {
 	}
 	def(&p.MaxPhones, 3)
 	defd(&p.PhoneCodeValidity, 2*time.Minute)
+	defd(&p.SessionIdleTimeout, 15*time.Minute)
+	defd(&p.SessionMaxLifetime, 12*time.Hour)
 	def(&p.PasswordCost, 10)
 	return p
 }
@@ -65,7 +67,8 @@ func everyFieldChanged() Policy {
 		ResyncAttempts: 6, Validity: 730*day + 7*time.Minute + 3*time.Microsecond, ExpiryReminder: 45 * day,
 		SuspendedRevokeAfter: 36 * time.Hour, ExpiredRevokeAfter: 59 * day,
 		RevocationReminders: []time.Duration{20 * day, 10 * day, 12*time.Hour + 1*time.Second},
-		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Nanosecond, PasswordCost: 12,
+		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Nanosecond,
+		SessionIdleTimeout: 20*time.Minute + time.Millisecond, SessionMaxLifetime: 8 * time.Hour, PasswordCost: 12,
 	}
 }
 

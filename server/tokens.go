@@ -240,6 +240,7 @@ func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verifi
 	t.FailureTimes = s.policy.addFailure(t.FailureTimes, now)
 	if t.FailCount >= s.policy.LockoutThreshold || len(t.FailureTimes) >= s.policy.LockoutBudget {
 		t.Locked = true
+		t.endSessions()
 	}
 	if err := tx.PutToken(t); err != nil {
 		return Verification{}, t, err
@@ -423,6 +424,7 @@ func (s *Server) Suspend(ctx context.Context, actor Actor, serial string) (Token
 			return t, s.refuse(CodeActionUnavailable, "only an Active token can be suspended; %s is %s", serial, t.Status)
 		}
 		t.Status, t.SuspendedBy, t.SuspendedAt, t.Reminders = StatusSuspended, actor.kind(), now, nil
+		t.endSessions()
 		s.schedule(&t)
 		return t, tx.PutToken(t)
 	})
@@ -460,6 +462,11 @@ func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenVi
 		case StatusActive, StatusExpired, StatusSuspended:
 		default:
 			return t, s.refuse(CodeActionUnavailable, "token %s is %s: only an activated token is renewed", serial, t.Status)
+		}
+		if !now.Before(t.ExpiresAt) {
+			// Expired, or due and not yet swept: its sessions ended at the
+			// expiry and stay ended.
+			t.endSessions()
 		}
 		t.ExpiresAt = t.ExpiresAt.Add(s.policy.Validity)
 		if t.Status == StatusExpired {
@@ -537,6 +544,7 @@ func (s *Server) revoke(ctx context.Context, actor Actor, serial string, temp *t
 		}
 		by := actor.kind()
 		t.Status, t.RevokedAt, t.RevokedBy, t.NextEventAt = StatusRevoked, now, by, time.Time{}
+		t.endSessions() // a connected child's sessions too
 		if err := tx.PutToken(t); err != nil {
 			return t, err
 		}

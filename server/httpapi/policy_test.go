@@ -32,7 +32,8 @@ func legacyPolicyDocument(p server.Policy) map[string]any {
 		"resync_attempts": p.ResyncAttempts, "validity_days": days(p.Validity), "expiry_reminder_days": days(p.ExpiryReminder),
 		"suspended_revoke_after_days": days(p.SuspendedRevokeAfter), "expired_revoke_after_days": days(p.ExpiredRevokeAfter),
 		"revocation_reminder_days": reminders, "approval_required": p.ApprovalRequired, "max_phones": p.MaxPhones,
-		"phone_code_validity_s": p.PhoneCodeValidity.Seconds(),
+		"phone_code_validity_s": p.PhoneCodeValidity.Seconds(), "session_idle_timeout_s": p.SessionIdleTimeout.Seconds(),
+		"session_max_lifetime_s": p.SessionMaxLifetime.Seconds(),
 	}
 }
 
@@ -46,7 +47,8 @@ var policies = map[string]server.Policy{
 		ResyncAttempts: 6, Validity: 730 * 24 * time.Hour, ExpiryReminder: 45*24*time.Hour + 7*time.Minute,
 		SuspendedRevokeAfter: 36 * time.Hour, ExpiredRevokeAfter: 59 * 24 * time.Hour,
 		RevocationReminders: []time.Duration{20 * 24 * time.Hour, 10 * 24 * time.Hour, 12*time.Hour + time.Nanosecond},
-		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Millisecond, PasswordCost: 4,
+		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Millisecond,
+		SessionIdleTimeout: 30 * time.Minute, SessionMaxLifetime: 8*time.Hour + time.Second, PasswordCost: 4,
 	},
 }
 
