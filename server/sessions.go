@@ -89,7 +89,7 @@ func (s *Server) liveSession(tx Tx, id string, now time.Time) (Session, error) {
 // (docs/lifecycle.md, “Sessions”).
 func (s *Server) sessionEnd(tx Tx, ss Session, now time.Time) (time.Time, string, error) {
 	if !ss.EndedAt.IsZero() {
-		return ss.EndedAt, "logged out or revoked", nil
+		return ss.EndedAt, "at " + ss.EndedAt.UTC().Format(time.RFC3339), nil
 	}
 	last := ss.LastUsedAt
 	if last.IsZero() {

@@ -488,9 +488,9 @@ func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenVi
 //
 // The temporary password is hashed before the write transaction, never in it
 // (checkPassword says why): a read first says whether the revocation will
-// need one, and should the token be on an account by the time the
-// transaction runs when the read said it was not, the transaction rolls back
-// and runs again with a password.
+// need one. If the token turns out to be on an account when the transaction
+// runs though the read said it was not, the transaction rolls back and runs
+// again with a password.
 func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) (TokenView, error) {
 	if err := CheckActor(actor); err != nil {
 		return TokenView{}, err
