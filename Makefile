@@ -80,15 +80,16 @@ LOAD_ADDR        ?= 127.0.0.1:18090
 LOAD_CONCURRENCY ?= 32
 LOAD_DURATION    ?= 10s
 LOAD_TOKENS      ?= 400
+LOAD_LOGIN_FLOOD ?= 0
 
 .PHONY: load
-load: build ## durable load test: a fresh server (virtual clock, temporary data) and bench --server at it; LOAD_CONCURRENCY=N, LOAD_DURATION=D, LOAD_TOKENS=N
+load: build ## durable load test: a fresh server (virtual clock, temporary data) and bench --server at it; LOAD_CONCURRENCY=N, LOAD_DURATION=D, LOAD_TOKENS=N, LOAD_LOGIN_FLOOD=N (a second phase beside N wrong-password login workers)
 	@dir=$$(mktemp -d); \
 	export TOKENLAB_ADMIN_TOKEN=$$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n'); \
 	./$(BIN) serve --virtual-clock --addr $(LOAD_ADDR) --data $$dir/server --store $$dir/tokens.json 2>$$dir/serve.log & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$dir' EXIT; \
 	for i in $$(seq 100); do ./$(BIN) clock --server http://$(LOAD_ADDR) >/dev/null 2>&1 && break; sleep 0.1; done; \
-	./$(BIN) bench --server http://$(LOAD_ADDR) --concurrency $(LOAD_CONCURRENCY) --duration $(LOAD_DURATION) --tokens $(LOAD_TOKENS)
+	./$(BIN) bench --server http://$(LOAD_ADDR) --concurrency $(LOAD_CONCURRENCY) --duration $(LOAD_DURATION) --tokens $(LOAD_TOKENS) --login-flood $(LOAD_LOGIN_FLOOD)
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each

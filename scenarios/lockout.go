@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"time"
+
 	. "github.com/onsi/ginkgo/v2" //nolint:revive
 	. "github.com/onsi/gomega"    //nolint:revive
 
@@ -54,6 +56,65 @@ var _ = flow(func(w *harness.World) {
 			Expect(err).NotTo(HaveOccurred())
 			_, err = w.Login(user, dev)
 			w.ExpectRefusal(err, server.CodeTokenLocked)
+		})
+
+		// guessBetweenLogins sends wrong codes, four between each two
+		// logins of the user, until n wrong codes are sent; the logins
+		// succeed and clear the consecutive count.
+		guessBetweenLogins := func(user string, dev *harness.Device, n int) {
+			GinkgoHelper()
+			for sent := 0; sent < n; {
+				for i := 0; i < 4 && sent < n; i++ {
+					_, err := w.T.Verify(w.Ctx, user, w.WrongCode(dev))
+					w.ExpectRefusal(err, server.CodeOTPInvalid)
+					sent++
+				}
+				if sent == n {
+					return
+				}
+				_, err := w.Login(user, dev)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(w.Status(dev).FailCount).To(BeZero())
+				w.WaitForNextCode()
+			}
+		}
+
+		It("Given an active token, When someone guesses four codes between each two logins of the user, Then the budget's last wrong code in a day locks it, And only a resync unlocks it", w.NeedsClock(), func() {
+			w.RequireClock()
+			p, err := w.T.Policy(w.Ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(p.LockoutBudgetWindow).To(Equal(24 * time.Hour))
+			user, dev := w.ActiveUser()
+			guessBetweenLogins(user, dev, p.LockoutBudget)
+			_, err = w.Login(user, dev)
+			w.ExpectRefusal(err, server.CodeTokenLocked)
+			Expect(w.Status(dev).SubStatus).To(Equal("locked"))
+			Expect(w.Status(dev).StatusDisplay).To(Equal("Active (Locked)"))
+
+			w.WaitForNextCode()
+			c1, c2 := dev.TwoConsecutiveCodes()
+			v, err := w.T.Resync(w.Ctx, w.Owner(dev.Serial()), dev.Serial(), c1, c2)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(v.SubStatus).To(Equal("active"))
+			// A resync gives the whole budget back.
+			w.WaitForNextCode()
+			guessBetweenLogins(user, dev, p.LockoutBudget-1)
+			w.WaitForNextCode()
+			_, err = w.Login(user, dev)
+			Expect(err).NotTo(HaveOccurred())
+		})
+
+		It("Given a token one wrong code short of the budget, When a day has passed since the first of them, Then the user may get a code wrong again", w.NeedsClock(), func() {
+			w.RequireClock()
+			p, err := w.T.Policy(w.Ctx)
+			Expect(err).NotTo(HaveOccurred())
+			user, dev := w.ActiveUser()
+			guessBetweenLogins(user, dev, p.LockoutBudget-1)
+			w.Advance(p.LockoutBudgetWindow)
+			_, err = w.T.Verify(w.Ctx, user, w.WrongCode(dev))
+			w.ExpectRefusal(err, server.CodeOTPInvalid)
+			_, err = w.Login(user, dev)
+			Expect(err).NotTo(HaveOccurred())
 		})
 
 		It("counts only consecutive failures: a success clears the counter", func() {

@@ -2,7 +2,7 @@
 // like the hardware token guide ("Given a sponsored token, When the user
 // enters the serial and two consecutive codes, Then …"), one file per flow,
 // each labelled by its flow (activation, login, lockout, resync, suspension,
-// expiry, revocation, multi-account, strength, drift).
+// expiry, revocation, multi-account, strength, sessions, drift).
 //
 // The same specs run against every target of harness.Selected(): the
 // in-process server through its Go API and over HTTP (make test), or a

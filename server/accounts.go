@@ -8,8 +8,6 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // NewAccount is what creating an account takes.
@@ -58,7 +56,7 @@ func (s *Server) CreateAccount(ctx context.Context, actor Actor, n NewAccount) (
 	if err := s.checkNewAccount(n); err != nil {
 		return AccountView{}, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(n.Password), s.policy.PasswordCost)
+	hash, err := hashPassword([]byte(n.Password), s.policy.PasswordCost)
 	if err != nil {
 		return AccountView{}, err
 	}
@@ -237,30 +235,33 @@ func randomString(n int, alphabet string) string {
 }
 
 // resetPassword replaces the password by a temporary one, e-mailed to the
-// user, because their token serial was revoked.
-func (s *Server) resetPassword(tx Tx, now time.Time, a *Account, serial string) error {
-	temp := randomString(16, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
-	hash, err := bcrypt.GenerateFromPassword([]byte(temp), s.policy.PasswordCost)
-	if err != nil {
-		return err
-	}
-	a.PasswordHash, a.TemporaryPassword = hash, true
-	return s.notify(tx, now, *a, noteTemporaryPassword, noteValues{serial: serial, password: temp})
+// user, because their token serial was revoked. The password was hashed
+// before the transaction (Revoke).
+func (s *Server) resetPassword(tx Tx, now time.Time, a *Account, serial string, temp *tempPassword) error {
+	a.PasswordHash, a.TemporaryPassword = temp.hash, true
+	return s.notify(tx, now, *a, noteTemporaryPassword, noteValues{serial: serial, password: temp.plain})
 }
 
-// ChangePassword sets a new permanent password, given the current one.
+// ChangePassword sets a new permanent password, given the current one. Both
+// are hashed or compared before the write transaction (checkPassword).
 func (s *Server) ChangePassword(ctx context.Context, userID, current, next string) error {
 	if len(next) < 8 || len(next) > 72 {
 		return s.refuse(CodeBadRequest, "password must be 8 to 72 characters")
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(next), s.policy.PasswordCost)
+	checked, ok, err := s.checkPassword(ctx, userID, current)
 	if err != nil {
 		return err
 	}
+	var hash []byte
+	if ok {
+		if hash, err = hashPassword([]byte(next), s.policy.PasswordCost); err != nil {
+			return err
+		}
+	}
 	return s.do(ctx, AsUser(userID), "account.password", userID, func(tx Tx, now time.Time) error {
-		a, err := tx.Account(userID)
-		if err != nil || bcrypt.CompareHashAndPassword(a.PasswordHash, []byte(current)) != nil {
-			return s.refuse(CodeCredentialsInvalid, "wrong user or password")
+		a, err := s.passwordChecked(tx, userID, checked, ok)
+		if err != nil {
+			return err
 		}
 		a.PasswordHash, a.TemporaryPassword = hash, false
 		return tx.PutAccount(a)

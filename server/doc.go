@@ -101,6 +101,8 @@
 //	MaxLoginWindow        max_login_window             10 steps
 //	HOTPLookAhead         hotp_look_ahead              10 counters
 //	LockoutThreshold      lockout_threshold            5 codes
+//	LockoutBudget         lockout_budget               20 codes
+//	LockoutBudgetWindow   lockout_budget_window_days   1 day
 //	ActivationAttempts    activation_attempts          3 attempts
 //	ResyncAttempts        resync_attempts              3 attempts
 //	Validity              validity_days                365 days
@@ -111,6 +113,8 @@
 //	ApprovalRequired      approval_required            false
 //	MaxPhones             max_phones                   3 phones
 //	PhoneCodeValidity     phone_code_validity_s        120 seconds
+//	SessionIdleTimeout    session_idle_timeout_s       900 seconds
+//	SessionMaxLifetime    session_max_lifetime_s       43200 seconds
 //	PasswordCost          -                            10
 //
 // A failing activation or resync attempt is answered otp_incorrect even when

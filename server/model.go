@@ -135,8 +135,18 @@ type Token struct {
 	OwnerID string `json:"owner_id,omitempty"`
 	Level   Level  `json:"level,omitempty"`
 
+	// SessionEpoch counts the times the token stopped being usable to log
+	// in (suspended, locked, expired, revoked): each ends the hardware OTP
+	// sessions it gave their strength before (docs/lifecycle.md,
+	// “Sessions”).
+	SessionEpoch int `json:"session_epoch,omitempty"`
+
 	// FailCount counts consecutive wrong login codes (lockout).
 	FailCount int `json:"fail_count"`
+	// FailureTimes are the times of the wrong login codes within the
+	// lockout budget's window, oldest first: at most LockoutBudget of them
+	// (docs/lifecycle.md, “Lockout”).
+	FailureTimes []time.Time `json:"failure_times,omitempty"`
 	// ActivationFailures and ResyncFailures count failed attempts; at the
 	// policy's limit the token is Blocked until an administrator resets it.
 	ActivationFailures int  `json:"activation_failures"`
@@ -262,13 +272,23 @@ type Application struct {
 	Terms string `json:"terms,omitempty"`
 }
 
-// Session is a logged-in session.
+// Session is a logged-in session. It ends when the user logs out, when it
+// has not been used for SessionIdleTimeout, SessionMaxLifetime after the
+// login, and, when its strength came from a hardware token, when the token
+// stops being usable (docs/lifecycle.md, “Sessions”).
 type Session struct {
 	ID        string    `json:"id"`
 	UserID    string    `json:"user_id"`
 	Strength  Strength  `json:"strength"`
 	CreatedAt time.Time `json:"created_at"`
-	EndedAt   time.Time `json:"ended_at,omitzero"`
+	// LastUsedAt is the last use: the login, an elevation, an application
+	// opened. Zero in a session stored before it was kept: the login.
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	// Serial is the hardware token whose code gave the session its
+	// strength, and TokenEpoch that token's SessionEpoch at the time.
+	Serial     string    `json:"serial,omitempty"`
+	TokenEpoch int       `json:"token_epoch,omitempty"`
+	EndedAt    time.Time `json:"ended_at,omitzero"`
 }
 
 // Notification is an e-mail (or text) the system would send.

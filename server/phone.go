@@ -6,8 +6,6 @@ import (
 	"crypto/subtle"
 	"strings"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Phone OTP and identity proofing: the second credential type (see
@@ -97,12 +95,17 @@ func phoneIndex(acc Account, number string) int {
 
 // LoginWithPhone logs in with the password and a phone code: a phone OTP
 // session (level 3 when the user is proofed, else 2). A code is used once.
+// The password is compared before the write transaction (checkPassword).
 func (s *Server) LoginWithPhone(ctx context.Context, userID, password, number, code string) (Session, error) {
+	checked, ok, err := s.checkPassword(ctx, userID, password)
+	if err != nil {
+		return Session{}, err
+	}
 	var out Session
-	err := s.do(ctx, AsUser(userID), "session.login_phone", userID, func(tx Tx, now time.Time) error {
-		acc, err := tx.Account(userID)
-		if err != nil || bcrypt.CompareHashAndPassword(acc.PasswordHash, []byte(password)) != nil {
-			return s.refuse(CodeCredentialsInvalid, "wrong user or password")
+	err = s.do(ctx, AsUser(userID), "session.login_phone", userID, func(tx Tx, now time.Time) error {
+		acc, err := s.passwordChecked(tx, userID, checked, ok)
+		if err != nil {
+			return err
 		}
 		i := phoneIndex(acc, number)
 		if i < 0 {
@@ -118,7 +121,7 @@ func (s *Server) LoginWithPhone(ctx context.Context, userID, password, number, c
 			level = LevelProofed
 		}
 		out = Session{ID: randomString(32, "abcdefghijklmnopqrstuvwxyz0123456789"), UserID: userID, CreatedAt: now,
-			Strength: Strength{Credential: CredentialPhoneOTP, Level: level}}
+			LastUsedAt: now, Strength: Strength{Credential: CredentialPhoneOTP, Level: level}}
 		if err := tx.PutAccount(acc); err != nil {
 			return err
 		}

@@ -42,6 +42,12 @@ type Policy struct {
 	// LockoutThreshold is the number of consecutive wrong login codes that
 	// lock the token.
 	LockoutThreshold int
+	// LockoutBudget is the number of wrong login codes, consecutive or not,
+	// within LockoutBudgetWindow that lock the token as LockoutThreshold
+	// does: a success clears the consecutive count, so that rule alone lets
+	// an attacker guess four times between every two logins of the user.
+	LockoutBudget       int
+	LockoutBudgetWindow time.Duration
 	// ActivationAttempts and ResyncAttempts are the failed attempts after
 	// which activation or resync is blocked until an administrator resets
 	// the token.
@@ -74,6 +80,12 @@ type Policy struct {
 	// PhoneCodeValidity is how long a phone code is valid after it is sent.
 	MaxPhones         int
 	PhoneCodeValidity time.Duration
+
+	// SessionIdleTimeout ends a portal session that has not been used for
+	// that long; SessionMaxLifetime ends it that long after the login,
+	// used or not.
+	SessionIdleTimeout time.Duration
+	SessionMaxLifetime time.Duration
 
 	// PasswordCost is the bcrypt cost.
 	PasswordCost int

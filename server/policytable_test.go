@@ -38,6 +38,8 @@ func legacyWithDefaults(p Policy) Policy {
 	def(&p.MaxLoginWindow, 10)
 	def(&p.HOTPLookAhead, 10)
 	def(&p.LockoutThreshold, 5)
+	def(&p.LockoutBudget, 20)
+	defd(&p.LockoutBudgetWindow, day)
 	def(&p.ActivationAttempts, 3)
 	def(&p.ResyncAttempts, 3)
 	defd(&p.Validity, 365*day)
@@ -49,6 +51,8 @@ func legacyWithDefaults(p Policy) Policy {
 	}
 	def(&p.MaxPhones, 3)
 	defd(&p.PhoneCodeValidity, 2*time.Minute)
+	defd(&p.SessionIdleTimeout, 15*time.Minute)
+	defd(&p.SessionMaxLifetime, 12*time.Hour)
 	def(&p.PasswordCost, 10)
 	return p
 }
@@ -58,11 +62,13 @@ func legacyWithDefaults(p Policy) Policy {
 func everyFieldChanged() Policy {
 	return Policy{
 		OperatorName: "Acme", PortalName: "Gate", SyncWindow: 500, LoginWindow: 2, DriftTracking: DriftRate,
-		MaxDriftPPM: 7.5, MaxLoginWindow: 4, HOTPLookAhead: 20, LockoutThreshold: 7, ActivationAttempts: 4,
+		MaxDriftPPM: 7.5, MaxLoginWindow: 4, HOTPLookAhead: 20, LockoutThreshold: 7, LockoutBudget: 12,
+		LockoutBudgetWindow: 3*day + time.Hour, ActivationAttempts: 4,
 		ResyncAttempts: 6, Validity: 730*day + 7*time.Minute + 3*time.Microsecond, ExpiryReminder: 45 * day,
 		SuspendedRevokeAfter: 36 * time.Hour, ExpiredRevokeAfter: 59 * day,
 		RevocationReminders: []time.Duration{20 * day, 10 * day, 12*time.Hour + 1*time.Second},
-		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Nanosecond, PasswordCost: 12,
+		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Nanosecond,
+		SessionIdleTimeout: 20*time.Minute + time.Millisecond, SessionMaxLifetime: 8 * time.Hour, PasswordCost: 12,
 	}
 }
 

@@ -162,6 +162,7 @@ func (s *Server) applyDue(tx Tx, t *Token, now time.Time, rep *SweepReport) erro
 			}
 		case eventExpire:
 			t.Status, t.Reminders = StatusExpired, nil
+			t.endSessions()
 			rep.Expired++
 			if acc != nil {
 				if err := s.notify(tx, ev.at, *acc, noteExpired, noteValues{serial: t.Serial, expires: date(ev.at)}); err != nil {
@@ -170,6 +171,7 @@ func (s *Server) applyDue(tx Tx, t *Token, now time.Time, rep *SweepReport) erro
 			}
 		case eventRevoke:
 			t.Status, t.RevokedAt, t.RevokedBy, t.Reminders = StatusRevoked, ev.at, ActorSystem, nil
+			t.endSessions()
 			rep.Revoked++
 			outcome = "revoke (" + string(ev.why) + ")"
 			if acc != nil {

@@ -104,7 +104,7 @@ func (s *Server) Activate(ctx context.Context, userID, serial, otp1, otp2 string
 			t.Status = StatusPendingApproval
 		}
 		t.OwnerID, t.Level = userID, sp.Level
-		t.LastStep, t.FailCount, t.ActivationFailures, t.ResyncFailures, t.Locked = step, 0, 0, 0, false
+		t.LastStep, t.FailCount, t.FailureTimes, t.ActivationFailures, t.ResyncFailures, t.Locked = step, 0, nil, 0, 0, false
 		if t.Kind == oath.TOTP {
 			t.AnchorAt, t.DriftPPM, t.RateSamples = time.Time{}, 0, 0
 			s.synced(&t, now, step-nowStep)
@@ -183,7 +183,7 @@ func (s *Server) usable(t Token, now time.Time) error {
 	case t.Status != StatusActive:
 		return s.refuse(CodeTokenUnusable, "token %s is %s", t.Serial, t.Status)
 	case t.Locked:
-		return s.refuse(CodeTokenLocked, "token %s is locked after %d wrong codes", t.Serial, t.FailCount)
+		return s.refuse(CodeTokenLocked, "token %s is locked after too many wrong codes (%d in a row, %d in %s)", t.Serial, t.FailCount, len(t.FailureTimes), s.policy.LockoutBudgetWindow)
 	}
 	return nil
 }
@@ -233,14 +233,35 @@ func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verifi
 	if replayed {
 		return Verification{}, t, s.refuse(CodeOTPReplayed, "the code of token %s was already accepted", t.Serial)
 	}
+	// Two rules lock (docs/lifecycle.md, “Lockout”): LockoutThreshold wrong
+	// codes in a row, and LockoutBudget in the budget's window, successes
+	// between them or not.
 	t.FailCount++
-	if t.FailCount >= s.policy.LockoutThreshold {
+	t.FailureTimes = s.policy.addFailure(t.FailureTimes, now)
+	if t.FailCount >= s.policy.LockoutThreshold || len(t.FailureTimes) >= s.policy.LockoutBudget {
 		t.Locked = true
+		t.endSessions()
 	}
 	if err := tx.PutToken(t); err != nil {
 		return Verification{}, t, err
 	}
-	return Verification{}, t, s.refuse(CodeOTPInvalid, "wrong code for token %s (%d of %d before lockout)", t.Serial, t.FailCount, s.policy.LockoutThreshold)
+	return Verification{}, t, s.refuse(CodeOTPInvalid, "wrong code for token %s (%d of %d in a row, %d of %d in %s before lockout)",
+		t.Serial, t.FailCount, s.policy.LockoutThreshold, len(t.FailureTimes), s.policy.LockoutBudget, s.policy.LockoutBudgetWindow)
+}
+
+// addFailure adds a wrong login code at now to a token's FailureTimes: the
+// times that have left the budget's window go, and so do the oldest beyond
+// LockoutBudget, so that a token keeps at most LockoutBudget times. It
+// returns a new slice and leaves times as it was.
+func (p Policy) addFailure(times []time.Time, now time.Time) []time.Time {
+	since := now.Add(-p.LockoutBudgetWindow)
+	kept := make([]time.Time, 0, min(len(times)+1, p.LockoutBudget))
+	for _, at := range times[max(0, len(times)+1-p.LockoutBudget):] {
+		if at.After(since) {
+			kept = append(kept, at)
+		}
+	}
+	return append(kept, now)
 }
 
 // Verify checks a login code of the user's hardware token. A code is
@@ -341,7 +362,9 @@ func (s *Server) Resync(ctx context.Context, actor Actor, serial, otp1, otp2 str
 			}
 			return s.refuse(CodeOTPIncorrect, "no two consecutive codes in ±%d steps (attempt %d of %d)", s.policy.SyncWindow, t.ResyncFailures, s.policy.ResyncAttempts)
 		}
-		t.LastStep, t.Locked, t.FailCount, t.ResyncFailures, t.LastUsedAt = step, false, 0, 0, now
+		// Proof of holding the token: it unlocks, and both lockout rules
+		// start again (docs/lifecycle.md, “Lockout”).
+		t.LastStep, t.Locked, t.FailCount, t.FailureTimes, t.ResyncFailures, t.LastUsedAt = step, false, 0, nil, 0, now
 		if t.Kind == oath.TOTP {
 			s.synced(&t, now, step-nowStep)
 		}
@@ -401,6 +424,7 @@ func (s *Server) Suspend(ctx context.Context, actor Actor, serial string) (Token
 			return t, s.refuse(CodeActionUnavailable, "only an Active token can be suspended; %s is %s", serial, t.Status)
 		}
 		t.Status, t.SuspendedBy, t.SuspendedAt, t.Reminders = StatusSuspended, actor.kind(), now, nil
+		t.endSessions()
 		s.schedule(&t)
 		return t, tx.PutToken(t)
 	})
@@ -439,6 +463,11 @@ func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenVi
 		default:
 			return t, s.refuse(CodeActionUnavailable, "token %s is %s: only an activated token is renewed", serial, t.Status)
 		}
+		if !now.Before(t.ExpiresAt) {
+			// Expired, or due and not yet swept: its sessions ended at the
+			// expiry and stay ended.
+			t.endSessions()
+		}
 		t.ExpiresAt = t.ExpiresAt.Add(s.policy.Validity)
 		if t.Status == StatusExpired {
 			t.Status = StatusActive
@@ -456,19 +485,66 @@ func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenVi
 // revocation also sends the user a revocation notice. A token that was never
 // activated is no account's credential: revoking it (the administrator, or
 // the user it is sponsored to) has no side effects on an account.
+//
+// The temporary password is hashed before the write transaction, never in it
+// (checkPassword says why): a read first says whether the revocation will
+// need one. If the token turns out to be on an account when the transaction
+// runs though the read said it was not, the transaction rolls back and runs
+// again with a password.
 func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) (TokenView, error) {
+	if err := CheckActor(actor); err != nil {
+		return TokenView{}, err
+	}
+	var temp *tempPassword
+	var need bool
+	err := s.view(ctx, func(tx Tx) error {
+		t, err := s.manageable(tx, actor, serial)
+		need = err == nil && t.OwnerID != "" && revocable(t.Status)
+		return nil // a refusal is the write transaction's to give and audit
+	})
+	if err != nil {
+		return TokenView{}, err
+	}
+	if need {
+		if temp, err = s.newTempPassword(); err != nil {
+			return TokenView{}, err
+		}
+	}
+	for {
+		v, err := s.revoke(ctx, actor, serial, temp)
+		if errors.Is(err, errNeedTempPassword) && temp == nil {
+			if temp, err = s.newTempPassword(); err != nil {
+				return TokenView{}, err
+			}
+			continue
+		}
+		return v, err
+	}
+}
+
+// revocable reports a status a token can be revoked from.
+func revocable(st Status) bool {
+	switch st {
+	case StatusPendingActivation, StatusActive, StatusExpired, StatusSuspended:
+		return true
+	}
+	return false
+}
+
+// revoke is Revoke's write transaction; it fails with errNeedTempPassword
+// when the token is on an account and temp is nil.
+func (s *Server) revoke(ctx context.Context, actor Actor, serial string, temp *tempPassword) (TokenView, error) {
 	return s.tokenAction(ctx, actor, "token.revoke", serial, func(tx Tx, now time.Time) (Token, error) {
 		t, err := s.manageable(tx, actor, serial)
 		if err != nil {
 			return t, err
 		}
-		switch t.Status {
-		case StatusPendingActivation, StatusActive, StatusExpired, StatusSuspended:
-		default:
+		if !revocable(t.Status) {
 			return t, s.refuse(CodeActionUnavailable, "a token %s cannot be revoked", t.Status)
 		}
 		by := actor.kind()
 		t.Status, t.RevokedAt, t.RevokedBy, t.NextEventAt = StatusRevoked, now, by, time.Time{}
+		t.endSessions() // a connected child's sessions too
 		if err := tx.PutToken(t); err != nil {
 			return t, err
 		}
@@ -482,7 +558,10 @@ func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) (TokenV
 		if err != nil {
 			return t, err
 		}
-		return t, s.revocationEffects(tx, now, &acc, t, by)
+		if temp == nil {
+			return t, errNeedTempPassword
+		}
+		return t, s.revocationEffects(tx, now, &acc, t, by, temp)
 	})
 }
 
@@ -508,7 +587,7 @@ func (s *Server) tokenAction(ctx context.Context, actor Actor, action, serial st
 
 // revocationEffects ends the user's sessions, resets the password, clears
 // the remember-token cookie and sends the e-mails.
-func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, by ActorKind) error {
+func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, by ActorKind, temp *tempPassword) error {
 	sessions, err := tx.Sessions(acc.UserID)
 	if err != nil {
 		return err
@@ -527,7 +606,7 @@ func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, 
 			return err
 		}
 	}
-	if err := s.resetPassword(tx, now, acc, t.Serial); err != nil {
+	if err := s.resetPassword(tx, now, acc, t.Serial, temp); err != nil {
 		return err
 	}
 	return tx.PutAccount(*acc)

@@ -23,6 +23,7 @@ func (a *app) benchCommand() *cobra.Command {
 		duration    time.Duration
 		concurrency int
 		tokens      int
+		loginFlood  int
 		benchtime   time.Duration
 	)
 	cmd := &cobra.Command{
@@ -37,16 +38,20 @@ administrator credential, then send verify requests for --duration with
 --concurrency workers — fresh, wrong and replayed codes, each answer checked
 (a wrong answer fails the run) — and print throughput and p50/p99 latency.
 Every verification is acknowledged only once it is on disk, so few workers
-measure latency and many (32 or more) the server's throughput.
+measure latency and many (32 or more) the server's throughput. With
+--login-flood N, a second phase as long sends the same verifications while N
+workers log in with a wrong password, again and again, and prints both
+phases' latencies: a password check must not slow a verification down.
 
 --json prints one object: "ratios" maps each comparison to our speed-up,
 "details" has the ns/op, and "load" (with --server) has verifications_per_s,
-p50_ms and p99_ms, with the concurrency and tokens it ran with.`,
+p50_ms and p99_ms, with the concurrency and tokens it ran with, and "flood"
+the second phase's (with --login-flood).`,
 		Example: "  tokenlab bench\n  tokenlab bench --server http://127.0.0.1:8080 --duration 10s --concurrency 8 --json",
 		Args:    noArgs,
 		RunE: a.runE(func(cmd *cobra.Command, _ []string) error {
-			if concurrency < 1 || tokens < 1 || duration <= 0 {
-				return usagef("--concurrency and --tokens must be at least 1 and --duration positive")
+			if concurrency < 1 || tokens < 1 || duration <= 0 || loginFlood < 0 {
+				return usagef("--concurrency and --tokens must be at least 1, --duration positive and --login-flood not negative")
 			}
 			testing.Init()
 			if err := flag.Set("test.benchtime", benchtime.String()); err != nil {
@@ -79,7 +84,7 @@ p50_ms and p99_ms, with the concurrency and tokens it ran with.`,
 				if !r.asJSON {
 					fmt.Fprintf(a.stderr, "load test of %s for %v…\n", r.client().BaseURL, duration)
 				}
-				lr, err := perf.Load(ctx, r.client(), perf.LoadOptions{Tokens: tokens, Concurrency: concurrency, Duration: duration})
+				lr, err := perf.Load(ctx, r.client(), perf.LoadOptions{Tokens: tokens, Concurrency: concurrency, Duration: duration, LoginFlood: loginFlood})
 				if err != nil {
 					return remoteErr(err)
 				}
@@ -101,6 +106,10 @@ p50_ms and p99_ms, with the concurrency and tokens it ran with.`,
 			if l := out.Load; l != nil {
 				fmt.Fprintf(a.stdout, "\nload: %d verifications of %d tokens, %d at once (%d fresh, %d wrong, %d replayed, every answer right) at %.0f/s, p50 %.2f ms, p99 %.2f ms\n",
 					l.Verifications, l.Tokens, l.Concurrency, l.Fresh, l.Wrong, l.Replayed, l.VerificationsPS, l.P50ms, l.P99ms)
+				if fl := l.Flood; fl != nil {
+					fmt.Fprintf(a.stdout, "under a login flood (%d workers, %d wrong-password logins at %.0f/s, p50 %.2f ms): %d verifications at %.0f/s, p50 %.2f ms, p99 %.2f ms\n",
+						fl.Workers, fl.Logins, fl.LoginsPS, fl.LoginP50ms, fl.Verifications, fl.VerificationsPS, fl.P50ms, fl.P99ms)
+				}
 			}
 			return nil
 		}),
@@ -110,6 +119,7 @@ p50_ms and p99_ms, with the concurrency and tokens it ran with.`,
 	f.DurationVar(&duration, "duration", 10*time.Second, "how long the load test sends requests")
 	f.IntVar(&concurrency, "concurrency", 8, "parallel requests of the load test")
 	f.IntVar(&tokens, "tokens", 200, "tokens and accounts the load test seeds")
+	f.IntVar(&loginFlood, "login-flood", 0, "workers sending wrong-password logins in a second load phase (0: none)")
 	f.DurationVar(&benchtime, "benchtime", time.Second, "how long each micro-benchmark runs")
 	return cmd
 }

@@ -15,7 +15,7 @@ func (a *app) scenariosCommand() *cobra.Command {
 		Use:   "scenarios [--target URL] [--label-filter EXPR] [--junit-report FILE] [--json-report FILE]",
 		Short: "Run the scenario suites against the built-in server or a server under test",
 		Long: `Run the scenario suites (activation, login, lockout, resync, suspension, expiry,
-revocation, multi-account, strength, drift) in this process. Without --target
+revocation, multi-account, strength, sessions, drift) in this process. Without --target
 they run twice, against the in-process server's Go API and over HTTP; with
 --target URL (or TOKENLAB_TARGET) against that server, with the administrator
 credential of --admin-token or TOKENLAB_ADMIN_TOKEN. Specs that move the

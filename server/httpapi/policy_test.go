@@ -27,11 +27,13 @@ func legacyPolicyDocument(p server.Policy) map[string]any {
 	return map[string]any{
 		"operator_name": p.OperatorName, "portal_name": p.PortalName, "sync_window": p.SyncWindow, "login_window": p.LoginWindow,
 		"drift_tracking": p.DriftTracking, "max_drift_ppm": p.MaxDriftPPM, "max_login_window": p.MaxLoginWindow,
-		"hotp_look_ahead": p.HOTPLookAhead, "lockout_threshold": p.LockoutThreshold, "activation_attempts": p.ActivationAttempts,
+		"hotp_look_ahead": p.HOTPLookAhead, "lockout_threshold": p.LockoutThreshold,
+		"lockout_budget": p.LockoutBudget, "lockout_budget_window_days": days(p.LockoutBudgetWindow), "activation_attempts": p.ActivationAttempts,
 		"resync_attempts": p.ResyncAttempts, "validity_days": days(p.Validity), "expiry_reminder_days": days(p.ExpiryReminder),
 		"suspended_revoke_after_days": days(p.SuspendedRevokeAfter), "expired_revoke_after_days": days(p.ExpiredRevokeAfter),
 		"revocation_reminder_days": reminders, "approval_required": p.ApprovalRequired, "max_phones": p.MaxPhones,
-		"phone_code_validity_s": p.PhoneCodeValidity.Seconds(),
+		"phone_code_validity_s": p.PhoneCodeValidity.Seconds(), "session_idle_timeout_s": p.SessionIdleTimeout.Seconds(),
+		"session_max_lifetime_s": p.SessionMaxLifetime.Seconds(),
 	}
 }
 
@@ -41,11 +43,12 @@ var policies = map[string]server.Policy{
 	"default": {PasswordCost: 4},
 	"changed": {
 		OperatorName: "Acme", PortalName: "Gate", SyncWindow: 500, LoginWindow: 2, DriftTracking: server.DriftRate,
-		MaxDriftPPM: 7.5, MaxLoginWindow: 4, HOTPLookAhead: 20, LockoutThreshold: 7, ActivationAttempts: 4,
+		MaxDriftPPM: 7.5, MaxLoginWindow: 4, HOTPLookAhead: 20, LockoutThreshold: 7, LockoutBudget: 12, LockoutBudgetWindow: 36 * time.Hour, ActivationAttempts: 4,
 		ResyncAttempts: 6, Validity: 730 * 24 * time.Hour, ExpiryReminder: 45*24*time.Hour + 7*time.Minute,
 		SuspendedRevokeAfter: 36 * time.Hour, ExpiredRevokeAfter: 59 * 24 * time.Hour,
 		RevocationReminders: []time.Duration{20 * 24 * time.Hour, 10 * 24 * time.Hour, 12*time.Hour + time.Nanosecond},
-		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Millisecond, PasswordCost: 4,
+		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Millisecond,
+		SessionIdleTimeout: 30 * time.Minute, SessionMaxLifetime: 8*time.Hour + time.Second, PasswordCost: 4,
 	},
 }
 

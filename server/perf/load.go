@@ -19,9 +19,15 @@ type LoadOptions struct {
 	Tokens      int           // tokens and accounts to seed (default 200)
 	Concurrency int           // parallel requests (default 8)
 	Duration    time.Duration // how long to send (default 10 s); bounded
+	// LoginFlood, when positive, adds a second phase of Duration: the same
+	// verifications while that many workers send logins with a wrong
+	// password, one after another, so that the two phases compare a
+	// verification's latency idle and under a flood of password checks.
+	LoginFlood int
 }
 
-// LoadResult is what the load test measured.
+// LoadResult is what the load test measured. Its verification figures are
+// those of the first phase, without a login flood.
 type LoadResult struct {
 	Concurrency     int     `json:"concurrency"`
 	Tokens          int     `json:"tokens"`
@@ -33,6 +39,21 @@ type LoadResult struct {
 	Wrong           int     `json:"wrong"`
 	Replayed        int     `json:"replayed"`
 	Rounds          int     `json:"rounds"`
+	// Flood is the second phase, with LoginFlood.
+	Flood *FloodResult `json:"flood,omitempty"`
+}
+
+// FloodResult is the phase of a load test under a login flood: its
+// verifications, and the wrong-password logins sent beside them.
+type FloodResult struct {
+	Workers         int     `json:"workers"`
+	Logins          int     `json:"logins"`
+	LoginsPS        float64 `json:"logins_per_s"`
+	LoginP50ms      float64 `json:"login_p50_ms"`
+	Verifications   int     `json:"verifications"`
+	VerificationsPS float64 `json:"verifications_per_s"`
+	P50ms           float64 `json:"p50_ms"`
+	P99ms           float64 `json:"p99_ms"`
 }
 
 // tokenState is what the load test knows of a token, to know the answer.
@@ -42,6 +63,23 @@ type tokenState struct {
 	usedCode     string // the last accepted code, for replays
 	usedStep     uint64 // its step: a replay is recognised only within the window
 	fails        int
+	wrongAt      []time.Time // the server's time of the wrong codes sent, for the lockout budget
+}
+
+// mayGuess reports whether a wrong code at now leaves the token unlocked:
+// fewer than LockoutThreshold in a row, and fewer than LockoutBudget in its
+// window (docs/lifecycle.md, “Lockout”), each with a spare.
+func (t *tokenState) mayGuess(now time.Time, p server.Policy) bool {
+	t.wrongAt = slices.DeleteFunc(t.wrongAt, func(at time.Time) bool { return !at.After(now.Add(-p.LockoutBudgetWindow)) })
+	return t.fails < min(3, p.LockoutThreshold-2) && len(t.wrongAt) < p.LockoutBudget-2
+}
+
+// phase is what one phase of verifications measured.
+type phase struct {
+	latencies                           []time.Duration
+	verifications, fresh, wrong, replay int
+	rounds                              int
+	sending                             time.Duration
 }
 
 // Load seeds its own tokens and accounts through the API (administrator
@@ -49,7 +87,9 @@ type tokenState struct {
 // request per token per round — a fresh code, a wrong one or a replay —
 // moving the server's virtual clock 30 s between rounds so every round has
 // fresh steps. Every answer is checked against the expected outcome; one
-// wrong answer fails the run. The server must run with --virtual-clock.
+// wrong answer fails the run. With LoginFlood it runs a second phase the
+// same way beside a flood of wrong-password logins. The server must run with
+// --virtual-clock.
 func Load(ctx context.Context, c *client.Client, o LoadOptions) (LoadResult, error) {
 	if o.Tokens <= 0 {
 		o.Tokens = 200
@@ -71,21 +111,93 @@ func Load(ctx context.Context, c *client.Client, o LoadOptions) (LoadResult, err
 	if err != nil {
 		return LoadResult{}, fmt.Errorf("seeding: %w", err)
 	}
+	pol, err := c.Policy(ctx)
+	if err != nil {
+		return LoadResult{}, err
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	res := LoadResult{Concurrency: o.Concurrency, Tokens: o.Tokens}
+	idle, err := verifyRounds(ctx, c, tokens, rng, pol, o)
+	res.Verifications, res.Fresh, res.Wrong, res.Replayed, res.Rounds = idle.verifications, idle.fresh, idle.wrong, idle.replay, idle.rounds
+	if err != nil {
+		return res, err
+	}
+	res.VerificationsPS, res.P50ms, res.P99ms = idle.rate(), percentile(idle.latencies, 0.50), percentile(idle.latencies, 0.99)
+	if o.LoginFlood <= 0 {
+		return res, nil
+	}
+
+	// The flood: each worker logs in with a wrong password, again and again,
+	// as fast as the server answers, until the verifications are done.
+	floodCtx, stop := context.WithCancel(ctx)
 	var (
-		res       = LoadResult{Concurrency: o.Concurrency, Tokens: o.Tokens}
-		latencies []time.Duration
-		mu        sync.Mutex
-		rng       = rand.New(rand.NewPCG(1, 2))
-		deadline  = time.Now().Add(o.Duration)
-		sending   time.Duration
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		logins   []time.Duration
+		floodErr error
+	)
+	began := time.Now()
+	for i := range o.LoginFlood {
+		user := tokens[i%len(tokens)].user
+		wg.Go(func() {
+			for floodCtx.Err() == nil {
+				t0 := time.Now()
+				_, err := c.Login(floodCtx, user, "not the load test password", "")
+				d := time.Since(t0)
+				if floodCtx.Err() != nil {
+					return
+				}
+				mu.Lock()
+				if !errors.Is(err, server.ErrCredentialsInvalid) && floodErr == nil {
+					floodErr = fmt.Errorf("a wrong password got %v, want credentials_invalid", err)
+				}
+				logins = append(logins, d)
+				mu.Unlock()
+			}
+		})
+	}
+	flood, err := verifyRounds(ctx, c, tokens, rng, pol, o)
+	stop()
+	wg.Wait()
+	elapsed := time.Since(began)
+	res.Rounds += flood.rounds
+	if err == nil {
+		err = floodErr
+	}
+	if err != nil {
+		return res, err
+	}
+	res.Flood = &FloodResult{Workers: o.LoginFlood, Logins: len(logins), LoginsPS: float64(len(logins)) / elapsed.Seconds(),
+		LoginP50ms: percentile(logins, 0.50), Verifications: flood.verifications, VerificationsPS: flood.rate(),
+		P50ms: percentile(flood.latencies, 0.50), P99ms: percentile(flood.latencies, 0.99)}
+	return res, nil
+}
+
+func (p phase) rate() float64 { return float64(p.verifications) / p.sending.Seconds() }
+
+// percentile is the p-th of the latencies, in milliseconds; it sorts them.
+func percentile(ds []time.Duration, p float64) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return float64(ds[int(p*float64(len(ds)-1))].Microseconds()) / 1000
+}
+
+// verifyRounds sends rounds of verifications for o.Duration.
+func verifyRounds(ctx context.Context, c *client.Client, tokens []*tokenState, rng *rand.Rand, pol server.Policy, o LoadOptions) (phase, error) {
+	var (
+		ph       phase
+		mu       sync.Mutex
+		deadline = time.Now().Add(o.Duration)
 	)
 	for time.Now().Before(deadline) {
 		if _, err := c.AdvanceClock(ctx, "30s"); err != nil {
-			return res, err
+			return ph, err
 		}
 		cs, err := c.Clock(ctx)
 		if err != nil {
-			return res, err
+			return ph, err
 		}
 		step := uint64(cs.Now.Unix() / 30)
 		type job struct {
@@ -98,8 +210,9 @@ func Load(ctx context.Context, c *client.Client, o LoadOptions) (LoadResult, err
 		for _, t := range tokens {
 			j := job{t: t, kind: "fresh", step: step}
 			switch r := rng.IntN(100); {
-			case r < 15 && t.fails < 3:
+			case r < 15 && t.mayGuess(cs.Now, pol):
 				j.kind = "wrong"
+				t.wrongAt = append(t.wrongAt, cs.Now)
 			case r < 30 && t.usedCode != "" && t.usedStep+1 == step:
 				// Only last round's code is still in the ±1 window: an older
 				// one is simply a wrong code now.
@@ -141,17 +254,17 @@ func Load(ctx context.Context, c *client.Client, o LoadOptions) (LoadResult, err
 						}
 					}
 					mu.Lock()
-					latencies = append(latencies, d)
-					res.Verifications++
+					ph.latencies = append(ph.latencies, d)
+					ph.verifications++
 					switch j.kind {
 					case "fresh":
-						res.Fresh++
+						ph.fresh++
 						j.t.usedCode, j.t.usedStep, j.t.fails = j.code, j.step, 0
 					case "wrong":
-						res.Wrong++
+						ph.wrong++
 						j.t.fails++
 					default:
-						res.Replayed++
+						ph.replay++
 					}
 					if bad != nil && failed == nil {
 						failed = fmt.Errorf("%s: %w", j.t.serial, bad)
@@ -165,22 +278,16 @@ func Load(ctx context.Context, c *client.Client, o LoadOptions) (LoadResult, err
 		}
 		close(ch)
 		wg.Wait()
-		sending += time.Since(roundStart)
-		res.Rounds++
+		ph.sending += time.Since(roundStart)
+		ph.rounds++
 		if failed != nil {
-			return res, fmt.Errorf("wrong answer: %w", failed)
+			return ph, fmt.Errorf("wrong answer: %w", failed)
 		}
 		if ctx.Err() != nil {
-			return res, ctx.Err()
+			return ph, ctx.Err()
 		}
 	}
-	slices.Sort(latencies)
-	pct := func(p float64) float64 {
-		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
-	}
-	res.VerificationsPS = float64(res.Verifications) / sending.Seconds()
-	res.P50ms, res.P99ms = pct(0.50), pct(0.99)
-	return res, nil
+	return ph, nil
 }
 
 func wrongCode(g *oath.Generator, step uint64) string {

@@ -26,7 +26,7 @@ func TestStoredTokenIsWhatIsRead(t *testing.T) {
 	known := []string{"Serial string", "Manufacturer string", "Kind oath.Kind", "Algorithm oath.Algorithm",
 		"Digits int", "PeriodS int64", "SealedSecret []uint8", "Status server.Status", "Locked bool",
 		"SuspendedBy server.ActorKind", "SuspendedAt time.Time", "OwnerID string", "Level server.Level",
-		"FailCount int", "ActivationFailures int", "ResyncFailures int", "Blocked bool", "DriftSteps int64",
+		"SessionEpoch int", "FailCount int", "FailureTimes []time.Time", "ActivationFailures int", "ResyncFailures int", "Blocked bool", "DriftSteps int64",
 		"AnchorAt time.Time", "AnchorDrift int64", "DriftPPM float64", "RateSamples int", "LastStep int64",
 		"ImportedAt time.Time", "PurchasedAt time.Time", "ActivatedAt time.Time", "LastUsedAt time.Time",
 		"ExpiresAt time.Time", "RevokedAt time.Time", "RevokedBy server.ActorKind", "Reminders []string",
@@ -75,6 +75,15 @@ func TestStoredTokenIsWhatIsRead(t *testing.T) {
 		}
 		return []string{str(), str()}
 	}
+	times := func() []time.Time {
+		switch rng.IntN(3) {
+		case 0:
+			return nil
+		case 1:
+			return []time.Time{}
+		}
+		return []time.Time{tm(), tm()}
+	}
 	vouched := 0
 	const n = 3000
 	for range n {
@@ -82,7 +91,7 @@ func TestStoredTokenIsWhatIsRead(t *testing.T) {
 			Serial: str(), Manufacturer: str(), Kind: oath.Kind(rng.IntN(2)), Algorithm: oath.Algorithm(rng.IntN(3)),
 			Digits: rng.IntN(10), PeriodS: rng.Int64N(90), SealedSecret: bytes(),
 			Status: server.Status(str()), Locked: rng.IntN(2) == 0, SuspendedBy: server.ActorKind(str()), SuspendedAt: tm(),
-			OwnerID: str(), Level: server.Level(rng.IntN(4)), FailCount: rng.IntN(5),
+			OwnerID: str(), Level: server.Level(rng.IntN(4)), SessionEpoch: rng.IntN(3), FailCount: rng.IntN(5), FailureTimes: times(),
 			ActivationFailures: rng.IntN(3), ResyncFailures: rng.IntN(3), Blocked: rng.IntN(2) == 0,
 			DriftSteps: rng.Int64N(21) - 10, AnchorAt: tm(), AnchorDrift: rng.Int64N(5) - 2,
 			DriftPPM: []float64{0, -12.5, 3.25e-7, 1e21}[rng.IntN(4)], RateSamples: rng.IntN(4),

@@ -39,7 +39,7 @@ func fullToken(serial string) server.Token {
 		Serial: serial, Manufacturer: "acme", Kind: oath.HOTP, Algorithm: oath.SHA256, Digits: 8, PeriodS: 60,
 		SealedSecret: []byte{0, 0xff, 0x10, 7}, Status: server.StatusSuspended, Locked: true,
 		SuspendedBy: "admin", SuspendedAt: at(10).In(zone), OwnerID: "u1", Level: 3,
-		FailCount: 2, ActivationFailures: 1, ResyncFailures: 4, Blocked: true,
+		SessionEpoch: 4, FailCount: 2, FailureTimes: []time.Time{at(7).In(zone), at(8).In(zone)}, ActivationFailures: 1, ResyncFailures: 4, Blocked: true,
 		DriftSteps: -3, AnchorAt: at(6), AnchorDrift: -2, DriftPPM: -12.345678901234, RateSamples: 5,
 		LastStep:   1<<40 + 123456,
 		ImportedAt: at(0), PurchasedAt: at(1), ActivatedAt: at(2), LastUsedAt: at(3), ExpiresAt: at(4),
@@ -63,7 +63,7 @@ func fullApplication(id string) server.Application {
 
 func fullSession(id string) server.Session {
 	return server.Session{ID: id, UserID: "u1", Strength: server.Strength{Credential: server.CredentialPhoneOTP, Level: 2},
-		CreatedAt: at(1), EndedAt: at(2)}
+		CreatedAt: at(1), LastUsedAt: at(3).In(zone), Serial: "T1", TokenEpoch: 2, EndedAt: at(2)}
 }
 
 // fullNotification has no ID: the store gives it one.

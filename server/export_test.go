@@ -1,0 +1,9 @@
+package server
+
+// SetPasswordFuncs replaces the password hash functions for a test and
+// returns what puts them back. Not for parallel tests.
+func SetPasswordFuncs(compare func(hash, password []byte) error, hash func(password []byte, cost int) ([]byte, error)) (restore func()) {
+	oldCompare, oldHash := comparePassword, hashPassword
+	comparePassword, hashPassword = compare, hash
+	return func() { comparePassword, hashPassword = oldCompare, oldHash }
+}
