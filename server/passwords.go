@@ -25,12 +25,29 @@ func (s *Server) checkPassword(ctx context.Context, userID, password string) (ha
 	var acc Account
 	err = s.view(ctx, func(tx Tx) (err error) { acc, err = tx.Account(userID); return err })
 	if errors.Is(err, ErrNoRecord) {
+		// Compare anyway, with a hash of the same cost, so that the answer
+		// takes as long as for an account that exists: the time of a login
+		// must not tell which user IDs are accounts.
+		dummy, derr := s.dummyHash()
+		if derr != nil {
+			return nil, false, derr
+		}
+		_ = comparePassword(dummy, []byte(password))
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
 	return acc.PasswordHash, comparePassword(acc.PasswordHash, []byte(password)) == nil, nil
+}
+
+// dummyHash is a hash of a random password at the policy's cost, made once,
+// that logins for unknown users are compared with.
+func (s *Server) dummyHash() ([]byte, error) {
+	s.dummyOnce.Do(func() {
+		s.dummy, s.dummyErr = hashPassword([]byte(randomString(16, "abcdefghijkmnopqrstuvwxyz23456789")), s.policy.PasswordCost)
+	})
+	return s.dummy, s.dummyErr
 }
 
 // passwordChecked reads the account in the write transaction and refuses it

@@ -163,3 +163,29 @@ func TestRevocationOfATokenActivatedMeanwhile(t *testing.T) {
 		t.Errorf("audit %q, want %q", actions, want)
 	}
 }
+
+// TestUnknownUserLoginComparesAPassword: a login for a user ID that is no
+// account compares the password with a hash of the same cost, as one for an
+// account does, so the time of the answer does not tell which IDs exist.
+func TestUnknownUserLoginComparesAPassword(t *testing.T) {
+	f := newFixture(t, server.Policy{})
+	u := f.user()
+	var costs []int
+	defer server.SetPasswordFuncs(
+		func(hash, password []byte) error {
+			c, err := bcrypt.Cost(hash)
+			if err != nil {
+				t.Errorf("compared with a hash that is not bcrypt: %v", err)
+			}
+			costs = append(costs, c)
+			return bcrypt.CompareHashAndPassword(hash, password)
+		},
+		bcrypt.GenerateFromPassword)()
+	for _, id := range []string{u, "nobody", "nobody-else"} {
+		_, err := f.srv.Login(f.ctx, id, "wrong password", "")
+		f.expectCode(err, server.CodeCredentialsInvalid)
+	}
+	if len(costs) != 3 || costs[1] != costs[0] || costs[2] != costs[0] {
+		t.Fatalf("bcrypt costs compared for a user, then two unknown IDs: %v; want three of the same", costs)
+	}
+}

@@ -31,6 +31,10 @@ type Server struct {
 
 	gensMu sync.Mutex
 	gens   map[string]*oath.Generator // decoded seeds, by serial
+
+	dummyOnce sync.Once
+	dummy     []byte // see dummyHash
+	dummyErr  error
 }
 
 // New makes a Server.
