@@ -111,6 +111,7 @@
 //	ApprovalRequired      approval_required            false
 //	MaxPhones             max_phones                   3 phones
 //	PhoneCodeValidity     phone_code_validity_s        120 seconds
+//	AllowShortSecrets     allow_short_secrets          false
 //	PasswordCost          -                            10
 //
 // A failing activation or resync attempt is answered otp_incorrect even when

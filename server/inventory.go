@@ -29,6 +29,9 @@ func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []Seed) ([]
 		if !validID(sd.Serial) {
 			return nil, s.refuse(CodeBadRequest, "token %d: serial must be letters, digits, '.', '_', '-' or '@'", i+1)
 		}
+		if err := s.checkSeedLimits(sd); err != nil {
+			return nil, s.refuse(CodeBadRequest, "token %d (%s): %v", i+1, sd.Serial, err)
+		}
 		if seen[sd.Serial] {
 			return nil, s.refuse(CodeBadRequest, "serial %s appears twice", sd.Serial)
 		}
@@ -46,7 +49,7 @@ func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []Seed) ([]
 			}
 			t.DriftSteps = sd.DriftSteps // a vendor's measured drift is a fair first guess
 		} else {
-			t.LastStep = int64(sd.Counter) - 1 // the next code is the counter's
+			t.LastStep = int64(sd.Counter) - 1 // the next code is the counter's; checkSeedLimits keeps it in range
 		}
 		toks = append(toks, t)
 	}

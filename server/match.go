@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/subtle"
 	"encoding/binary"
+	"math"
 	"time"
 
 	"github.com/tokenlab/tokenlab/internal/oath"
@@ -63,7 +64,9 @@ func (t *Token) step(now time.Time) int64 {
 
 // nearest is the i-th step of a search around center, nearest first
 // (center, -1, +1, -2, +2, …), so that when a code matches twice the closer
-// step wins. i runs from 0 to 2×radius.
+// step wins. i runs from 0 to 2×radius. Past math.MaxInt64 center+d wraps
+// negative, and the matchers skip negative steps: a window at the end of
+// the range is cut there.
 func nearest(center int64, i int) int64 {
 	d := int64(i+1) / 2
 	if i%2 == 1 {
@@ -91,11 +94,13 @@ func MatchCode(gen *oath.Generator, code uint64, center int64, radius int, last 
 }
 
 // MatchPair looks for two consecutive codes, the first among 2×radius+1
-// steps around center, after last; it returns the second code's step.
+// steps around center, after last; it returns the second code's step. A
+// first step of math.MaxInt64 has no next step an int64 holds, so it is
+// never a pair's (a step past it would wrap negative).
 func MatchPair(gen *oath.Generator, c1, c2 uint64, center int64, radius int, last int64) (step int64, ok, replayed bool) {
 	for i := range 2*radius + 1 {
 		s1 := nearest(center, i)
-		if s1 < 0 || !equal(gen.Value(uint64(s1)), c1) || !equal(gen.Value(uint64(s1+1)), c2) {
+		if s1 < 0 || s1 == math.MaxInt64 || !equal(gen.Value(uint64(s1)), c1) || !equal(gen.Value(uint64(s1+1)), c2) {
 			continue
 		}
 		if s1 <= last {
@@ -118,7 +123,7 @@ func (s *Server) findPair(t *Token, c1, c2 uint64, center int64, radius int) (st
 	}
 	if t.Kind == oath.HOTP {
 		// Counters last+1 … last+1+radius: a search "around" last+1+radius/2.
-		step, ok, replayed = MatchPair(gen, c1, c2, t.LastStep+1+int64(radius/2), radius/2, t.LastStep)
+		step, ok, replayed = MatchPair(gen, c1, c2, addSat(t.LastStep, 1+int64(radius/2)), radius/2, t.LastStep)
 		return step, ok, replayed, nil
 	}
 	step, ok, replayed = MatchPair(gen, c1, c2, center, radius, t.LastStep)

@@ -75,6 +75,11 @@ type Policy struct {
 	MaxPhones         int
 	PhoneCodeValidity time.Duration
 
+	// AllowShortSecrets lets an import hold secrets shorter than the 128
+	// bits RFC 4226 asks for, for a lab whose test tokens have them (see
+	// docs/lifecycle.md, “Inventory, sponsorship and licence keys”).
+	AllowShortSecrets bool
+
 	// PasswordCost is the bcrypt cost.
 	PasswordCost int
 }

@@ -265,6 +265,9 @@ var policySettings = []PolicySetting{
 	setting("PhoneCodeValidity", "phone_code_validity_s", "seconds", secondsCodec, 2*time.Minute,
 		"how long a phone code is valid after it is sent",
 		func(p *Policy) *time.Duration { return &p.PhoneCodeValidity }),
+	setting("AllowShortSecrets", "allow_short_secrets", "", flagCodec, false,
+		"whether an import may hold secrets shorter than RFC 4226's 128 bits (16 bytes), for a lab",
+		func(p *Policy) *bool { return &p.AllowShortSecrets }),
 	// Not in the document: how passwords are hashed is no client's business.
 	setting("PasswordCost", "", "", countCodec, 10,
 		"the bcrypt cost of stored passwords",

@@ -62,7 +62,8 @@ func everyFieldChanged() Policy {
 		ResyncAttempts: 6, Validity: 730*day + 7*time.Minute + 3*time.Microsecond, ExpiryReminder: 45 * day,
 		SuspendedRevokeAfter: 36 * time.Hour, ExpiredRevokeAfter: 59 * day,
 		RevocationReminders: []time.Duration{20 * day, 10 * day, 12*time.Hour + 1*time.Second},
-		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Nanosecond, PasswordCost: 12,
+		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Nanosecond,
+		AllowShortSecrets: true, PasswordCost: 12,
 	}
 }
 

@@ -210,7 +210,7 @@ func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verifi
 		st           int64
 		ok, replayed bool
 		nowStep      int64
-		center       = t.LastStep + 1
+		center       = addSat(t.LastStep, 1) // an HOTP counter at the end of the range does not wrap
 		radius       = s.policy.HOTPLookAhead
 	)
 	if t.Kind == oath.TOTP {

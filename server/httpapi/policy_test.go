@@ -17,7 +17,8 @@ import (
 )
 
 // legacyPolicyDocument is the map the policy handler built by hand before
-// server.Policy.Document: GET /v1/policy must serve the same JSON.
+// server.Policy.Document, with the keys added since: GET /v1/policy must
+// serve the same JSON.
 func legacyPolicyDocument(p server.Policy) map[string]any {
 	days := func(d time.Duration) float64 { return d.Hours() / 24 }
 	var reminders []float64
@@ -32,6 +33,8 @@ func legacyPolicyDocument(p server.Policy) map[string]any {
 		"suspended_revoke_after_days": days(p.SuspendedRevokeAfter), "expired_revoke_after_days": days(p.ExpiredRevokeAfter),
 		"revocation_reminder_days": reminders, "approval_required": p.ApprovalRequired, "max_phones": p.MaxPhones,
 		"phone_code_validity_s": p.PhoneCodeValidity.Seconds(),
+		// Added since.
+		"allow_short_secrets": p.AllowShortSecrets,
 	}
 }
 
@@ -46,6 +49,7 @@ var policies = map[string]server.Policy{
 		SuspendedRevokeAfter: 36 * time.Hour, ExpiredRevokeAfter: 59 * 24 * time.Hour,
 		RevocationReminders: []time.Duration{20 * 24 * time.Hour, 10 * 24 * time.Hour, 12*time.Hour + time.Nanosecond},
 		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Millisecond, PasswordCost: 4,
+		AllowShortSecrets: true,
 	},
 }
 
