@@ -49,7 +49,7 @@ func accountView(a Account) AccountView {
 
 // CreateAccount creates an account; the password is stored as a bcrypt hash.
 func (s *Server) CreateAccount(ctx context.Context, actor Actor, n NewAccount) (AccountView, error) {
-	if err := CheckActor(actor); err != nil {
+	if err := s.checkIDs(actorRef(&actor), userRef(&n.UserID)); err != nil {
 		return AccountView{}, err
 	}
 	if n.Role == "" {
@@ -110,6 +110,9 @@ func validID(id string) bool {
 
 // Account returns an account (without its password hash).
 func (s *Server) Account(ctx context.Context, userID string) (AccountView, error) {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return AccountView{}, err
+	}
 	var out AccountView
 	err := s.view(ctx, func(tx Tx) error {
 		a, err := s.account(tx, userID)
@@ -145,7 +148,7 @@ func (s *Server) account(tx Tx, userID string) (Account, error) {
 // middle and last names must match exactly, and the child must hold no
 // active credential of its own.
 func (s *Server) Connect(ctx context.Context, actor Actor, parentID, childID string) (AccountView, error) {
-	if err := CheckActor(actor); err != nil {
+	if err := s.checkIDs(actorRef(&actor), userRef(&parentID), userRef(&childID)); err != nil {
 		return AccountView{}, err
 	}
 	err := s.do(ctx, actor, "account.connect", childID, func(tx Tx, now time.Time) error {
@@ -189,7 +192,7 @@ func (s *Server) Connect(ctx context.Context, actor Actor, parentID, childID str
 
 // CreateApplication registers a partner application.
 func (s *Server) CreateApplication(ctx context.Context, actor Actor, app Application) error {
-	if err := CheckActor(actor); err != nil {
+	if err := s.checkIDs(actorRef(&actor), appRef(&app.ID)); err != nil {
 		return err
 	}
 	if !validID(app.ID) {
@@ -211,6 +214,9 @@ func (s *Server) CreateApplication(ctx context.Context, actor Actor, app Applica
 
 // AcceptTerms records that a user accepted an application's terms.
 func (s *Server) AcceptTerms(ctx context.Context, userID, appID string) error {
+	if err := s.checkIDs(userRef(&userID), appRef(&appID)); err != nil {
+		return err
+	}
 	return s.do(ctx, AsUser(userID), "terms.accept", appID, func(tx Tx, now time.Time) error {
 		if _, err := s.account(tx, userID); err != nil {
 			return err
@@ -250,6 +256,9 @@ func (s *Server) resetPassword(tx Tx, now time.Time, a *Account, serial string) 
 
 // ChangePassword sets a new permanent password, given the current one.
 func (s *Server) ChangePassword(ctx context.Context, userID, current, next string) error {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return err
+	}
 	if len(next) < 8 || len(next) > 72 {
 		return s.refuse(CodeBadRequest, "password must be 8 to 72 characters")
 	}

@@ -34,6 +34,9 @@ func validPhone(n string) bool {
 // AddPhone registers a phone (E.164, e.g. +17035550100) for phone OTP, by
 // text or voice; at most Policy.MaxPhones.
 func (s *Server) AddPhone(ctx context.Context, userID, number, method string) error {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return err
+	}
 	if !validPhone(number) {
 		return s.refuse(CodeBadRequest, "the phone number must be in E.164 form, e.g. +17035550100")
 	}
@@ -64,6 +67,9 @@ func (s *Server) AddPhone(ctx context.Context, userID, number, method string) er
 // SendPhoneCode sends a 6-digit code to a registered phone, valid for
 // Policy.PhoneCodeValidity; sending again (resend) replaces the code.
 func (s *Server) SendPhoneCode(ctx context.Context, userID, number string) error {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return err
+	}
 	code := randomString(6, "0123456789")
 	return s.do(ctx, AsUser(userID), "phone.send", userID, func(tx Tx, now time.Time) error {
 		acc, err := s.account(tx, userID)
@@ -98,6 +104,9 @@ func phoneIndex(acc Account, number string) int {
 // LoginWithPhone logs in with the password and a phone code: a phone OTP
 // session (level 3 when the user is proofed, else 2). A code is used once.
 func (s *Server) LoginWithPhone(ctx context.Context, userID, password, number, code string) (Session, error) {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return Session{}, err
+	}
 	var out Session
 	err := s.do(ctx, AsUser(userID), "session.login_phone", userID, func(tx Tx, now time.Time) error {
 		acc, err := tx.Account(userID)
@@ -142,6 +151,9 @@ const (
 // the proofing service acting). Passed proofs the user; postal mails an
 // activation code that EnterProofingCode redeems.
 func (s *Server) RecordProofing(ctx context.Context, actor Actor, userID, outcome string) error {
+	if err := s.checkIDs(actorRef(&actor), userRef(&userID)); err != nil {
+		return err
+	}
 	switch outcome {
 	case ProofingPassed, ProofingPostal, ProofingLive, ProofingFailed:
 	default:
@@ -172,6 +184,9 @@ func (s *Server) RecordProofing(ctx context.Context, actor Actor, userID, outcom
 
 // EnterProofingCode completes proofing with the code sent by postal mail.
 func (s *Server) EnterProofingCode(ctx context.Context, userID, code string) error {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return err
+	}
 	return s.do(ctx, AsUser(userID), "proofing.code", userID, func(tx Tx, now time.Time) error {
 		acc, err := s.account(tx, userID)
 		if err != nil {

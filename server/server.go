@@ -114,7 +114,7 @@ func (s *Server) do(ctx context.Context, actor Actor, action, target string, fn 
 		if refusal != nil {
 			detail = refusal.Detail
 		}
-		_, aerr := tx.AddAudit(AuditEntry{At: now, Actor: actor.String(), Action: action, Target: target, Outcome: outcome, Detail: detail})
+		_, aerr := tx.AddAudit(auditEntry(AuditEntry{At: now, Actor: actor.String(), Action: action, Target: target, Outcome: outcome, Detail: detail}))
 		return aerr
 	})
 	if err != nil {

@@ -13,6 +13,9 @@ import (
 // ("Skip OTP"): applications that need more refuse it until it is elevated.
 // A login with the token sets the "remember my token" cookie flag.
 func (s *Server) Login(ctx context.Context, userID, password, otp string) (Session, error) {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return Session{}, err
+	}
 	var out Session
 	err := s.do(ctx, AsUser(userID), "session.login", userID, func(tx Tx, now time.Time) error {
 		acc, err := tx.Account(userID)
@@ -61,6 +64,9 @@ func (s *Server) session(tx Tx, id string) (Session, error) {
 // the user's token, without logging out (the guide's "Elevate Credential
 // Strength"). The code is checked exactly as at login.
 func (s *Server) Elevate(ctx context.Context, sessionID, otp string) (Session, error) {
+	if err := s.checkIDs(sessionRef(&sessionID)); err != nil {
+		return Session{}, err
+	}
 	var out Session
 	err := s.do(ctx, Actor{ID: "session"}, "session.elevate", sessionID, func(tx Tx, now time.Time) error {
 		ss, err := s.session(tx, sessionID)
@@ -85,6 +91,9 @@ func (s *Server) Elevate(ctx context.Context, sessionID, otp string) (Session, e
 // Access is a session launching an application: refused when the
 // application's terms are not accepted or it needs a stronger credential.
 func (s *Server) Access(ctx context.Context, sessionID, appID string) error {
+	if err := s.checkIDs(sessionRef(&sessionID), appRef(&appID)); err != nil {
+		return err
+	}
 	return s.do(ctx, Actor{ID: "session"}, "application.access", appID, func(tx Tx, now time.Time) error {
 		ss, err := s.session(tx, sessionID)
 		if err != nil {
@@ -114,6 +123,9 @@ func (s *Server) Access(ctx context.Context, sessionID, appID string) error {
 
 // Session returns a session.
 func (s *Server) Session(ctx context.Context, id string) (Session, error) {
+	if err := s.checkIDs(sessionRef(&id)); err != nil {
+		return Session{}, err
+	}
 	var out Session
 	err := s.view(ctx, func(tx Tx) (err error) { out, err = tx.Session(id); return err })
 	if errors.Is(err, ErrNoRecord) {
@@ -124,6 +136,9 @@ func (s *Server) Session(ctx context.Context, id string) (Session, error) {
 
 // Logout ends a session.
 func (s *Server) Logout(ctx context.Context, id string) error {
+	if err := s.checkIDs(sessionRef(&id)); err != nil {
+		return err
+	}
 	return s.do(ctx, Actor{ID: "session"}, "session.logout", id, func(tx Tx, now time.Time) error {
 		ss, err := s.session(tx, id)
 		if err != nil {
