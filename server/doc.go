@@ -112,6 +112,8 @@
 //	MaxPhones             max_phones                   3 phones
 //	PhoneCodeValidity     phone_code_validity_s        120 seconds
 //	AllowShortSecrets     allow_short_secrets          false
+//	AuditRetention        audit_retention_days         400 days
+//	AuditMaxEntries       audit_max_entries            1000000 entries
 //	PasswordCost          -                            10
 //
 // A failing activation or resync attempt is answered otp_incorrect even when

@@ -80,6 +80,12 @@ type Policy struct {
 	// docs/lifecycle.md, “Inventory, sponsorship and licence keys”).
 	AllowShortSecrets bool
 
+	// AuditRetention is how long the sweep keeps an audit entry, and
+	// AuditMaxEntries how many it keeps at most, the newest (see
+	// docs/lifecycle.md, “The audit log”). A negative value is no limit.
+	AuditRetention  time.Duration
+	AuditMaxEntries int
+
 	// PasswordCost is the bcrypt cost.
 	PasswordCost int
 }

@@ -268,6 +268,12 @@ var policySettings = []PolicySetting{
 	setting("AllowShortSecrets", "allow_short_secrets", "", flagCodec, false,
 		"whether an import may hold secrets shorter than RFC 4226's 128 bits (16 bytes), for a lab",
 		func(p *Policy) *bool { return &p.AllowShortSecrets }),
+	setting("AuditRetention", "audit_retention_days", "days", daysCodec, 400*day,
+		"how long the sweep keeps an audit entry (negative: for ever)",
+		func(p *Policy) *time.Duration { return &p.AuditRetention }),
+	setting("AuditMaxEntries", "audit_max_entries", "entries", countCodec, 1000000,
+		"how many audit entries the sweep keeps at most, the newest (negative: no limit)",
+		func(p *Policy) *int { return &p.AuditMaxEntries }),
 	// Not in the document: how passwords are hashed is no client's business.
 	setting("PasswordCost", "", "", countCodec, 10,
 		"the bcrypt cost of stored passwords",

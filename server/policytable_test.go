@@ -49,6 +49,8 @@ func legacyWithDefaults(p Policy) Policy {
 	}
 	def(&p.MaxPhones, 3)
 	defd(&p.PhoneCodeValidity, 2*time.Minute)
+	defd(&p.AuditRetention, 400*day) // added since, as the table fills them
+	def(&p.AuditMaxEntries, 1000000)
 	def(&p.PasswordCost, 10)
 	return p
 }
@@ -63,7 +65,7 @@ func everyFieldChanged() Policy {
 		SuspendedRevokeAfter: 36 * time.Hour, ExpiredRevokeAfter: 59 * day,
 		RevocationReminders: []time.Duration{20 * day, 10 * day, 12*time.Hour + 1*time.Second},
 		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Nanosecond,
-		AllowShortSecrets: true, PasswordCost: 12,
+		AllowShortSecrets: true, AuditRetention: 90 * day, AuditMaxEntries: 5000, PasswordCost: 12,
 	}
 }
 

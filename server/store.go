@@ -67,6 +67,11 @@ type Tx interface {
 	// Audit lists entries, oldest first; an empty target lists all. At most
 	// limit entries (the newest), all when limit <= 0.
 	Audit(target string, limit int) ([]AuditEntry, error)
+	// PruneAudit deletes the entries dated before before (none when before
+	// is zero; an entry with the zero time is never too old), then all but
+	// the newest keep entries by ID (none when keep <= 0), and returns how
+	// many it deleted. IDs of deleted entries are never given again.
+	PruneAudit(before time.Time, keep int) (int, error)
 }
 
 // TokenFilter selects tokens.

@@ -256,7 +256,7 @@ func sweepEvery(ctx context.Context, srv *server.Server, every time.Duration, lo
 		if rep, err := srv.Sweep(ctx); err != nil && ctx.Err() == nil {
 			log.Error("sweep", "error", err)
 		} else if rep != (server.SweepReport{}) {
-			log.Info("sweep", "reminders", rep.Reminders, "expired", rep.Expired, "revoked", rep.Revoked)
+			log.Info("sweep", "reminders", rep.Reminders, "expired", rep.Expired, "revoked", rep.Revoked, "audit_pruned", rep.AuditPruned)
 		}
 		select {
 		case <-ctx.Done():

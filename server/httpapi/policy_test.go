@@ -34,7 +34,8 @@ func legacyPolicyDocument(p server.Policy) map[string]any {
 		"revocation_reminder_days": reminders, "approval_required": p.ApprovalRequired, "max_phones": p.MaxPhones,
 		"phone_code_validity_s": p.PhoneCodeValidity.Seconds(),
 		// Added since.
-		"allow_short_secrets": p.AllowShortSecrets,
+		"allow_short_secrets": p.AllowShortSecrets, "audit_retention_days": days(p.AuditRetention),
+		"audit_max_entries": p.AuditMaxEntries,
 	}
 }
 
@@ -49,7 +50,7 @@ var policies = map[string]server.Policy{
 		SuspendedRevokeAfter: 36 * time.Hour, ExpiredRevokeAfter: 59 * 24 * time.Hour,
 		RevocationReminders: []time.Duration{20 * 24 * time.Hour, 10 * 24 * time.Hour, 12*time.Hour + time.Nanosecond},
 		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Millisecond, PasswordCost: 4,
-		AllowShortSecrets: true,
+		AllowShortSecrets: true, AuditRetention: 90*24*time.Hour + time.Hour, AuditMaxEntries: 5000,
 	},
 }
 

@@ -45,6 +45,7 @@ func RunTests(t *testing.T, open func(t *testing.T, dir string) server.Store, op
 		{"Sessions", h.testSessions},
 		{"Notifications", h.testNotifications},
 		{"Audit", h.testAudit},
+		{"PruneAudit", h.testPruneAudit},
 		{"UpdateErrorChangesNothing", h.testUpdateErrorChangesNothing},
 		{"UpdatePanicChangesNothing", h.testUpdatePanicChangesNothing},
 		{"ViewSeesOnlyCommitted", h.testViewSeesOnlyCommitted},

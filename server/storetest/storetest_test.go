@@ -29,14 +29,15 @@ func TestMemStore(t *testing.T) {
 // flaws are the ways memStore can be made to misbehave, and the subtests
 // of the suite that must then fail.
 var flaws = map[string][]string{
-	"lostUpdate":    {"ConcurrentIncrements", "OnceEveryStep"},
-	"commitOnError": {"UpdateErrorChangesNothing"},
-	"auditOldest":   {"Audit"},
-	"dropsField":    {"RoundTrip/Token"},
-	"plainNotFound": {"NotFound"},
-	"duplicate":     {"Tokens"},
-	"aliases":       {"Copies"},
-	"volatile":      {"Restart"},
+	"lostUpdate":       {"ConcurrentIncrements", "OnceEveryStep"},
+	"commitOnError":    {"UpdateErrorChangesNothing"},
+	"auditOldest":      {"Audit"},
+	"pruneKeepsOldest": {"PruneAudit"},
+	"dropsField":       {"RoundTrip/Token"},
+	"plainNotFound":    {"NotFound"},
+	"duplicate":        {"Tokens"},
+	"aliases":          {"Copies"},
+	"volatile":         {"Restart"},
 }
 
 // TestSuiteCatchesFlaws runs the suite on memStore with each flaw, in a
@@ -148,6 +149,12 @@ func (s *memStore) Update(ctx context.Context, fn func(server.Tx) error) error {
 	}
 	d := s.cur.Load().clone()
 	err := fn(&memTx{d: d, write: true, flaw: s.flaw})
+	if s.flaw == "lostUpdate" {
+		// Hold the stale copy a moment, so that racing Updates overlap even
+		// on a loaded machine, where they could otherwise run one after the
+		// other and the flaw go unseen.
+		time.Sleep(time.Millisecond)
+	}
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -395,4 +402,22 @@ func (t *memTx) Audit(target string, limit int) ([]server.AuditEntry, error) {
 		out = out[len(out)-limit:]
 	}
 	return out, nil
+}
+
+func (t *memTx) PruneAudit(before time.Time, keep int) (int, error) {
+	if !t.write {
+		return 0, errReadOnly
+	}
+	n := len(t.d.audit)
+	if !before.IsZero() {
+		t.d.audit = slices.DeleteFunc(t.d.audit, func(e server.AuditEntry) bool { return !e.At.IsZero() && e.At.Before(before) })
+	}
+	if keep > 0 && len(t.d.audit) > keep {
+		if t.flaw == "pruneKeepsOldest" {
+			t.d.audit = t.d.audit[:keep]
+		} else {
+			t.d.audit = t.d.audit[len(t.d.audit)-keep:]
+		}
+	}
+	return n - len(t.d.audit), nil
 }
