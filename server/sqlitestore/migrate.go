@@ -78,6 +78,14 @@ UPDATE audit SET at = CASE
 END;
 CREATE INDEX audit_at ON audit(at);
 `,
+	// 3: values about the data as a whole, such as the seed key's check
+	// value (docs/lifecycle.md, “The seed key”).
+	`
+CREATE TABLE meta (
+	name  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+`,
 }
 
 // migrate brings the schema up to date in one write transaction (BEGIN

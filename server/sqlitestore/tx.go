@@ -484,3 +484,23 @@ func (t *tx) Audit(target string, limit int) ([]server.AuditEntry, error) {
 	slices.Reverse(es) // oldest first
 	return es, err
 }
+
+func (t *tx) Meta(name string) (string, error) {
+	var v string
+	err := t.queryRow(`SELECT value FROM meta WHERE name = ?`, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("meta %q: %w", name, server.ErrNoRecord)
+	}
+	if err != nil {
+		return "", fmt.Errorf("get meta %q: %w", name, err)
+	}
+	return v, nil
+}
+
+func (t *tx) PutMeta(name, value string) error {
+	if _, err := t.exec(`INSERT INTO meta (name, value) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value); err != nil {
+		return fmt.Errorf("put meta %q: %w", name, err)
+	}
+	return nil
+}

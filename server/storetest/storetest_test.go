@@ -88,6 +88,7 @@ type memData struct {
 	notifications []server.Notification
 	audit         []server.AuditEntry
 	lastID        int64 // of notifications and audit entries
+	meta          map[string]string
 }
 
 type memSession struct {
@@ -98,7 +99,8 @@ type memSession struct {
 func newMemData() *memData {
 	return &memData{accounts: map[string]server.Account{}, tokens: map[string]server.Token{},
 		sponsorships: map[[2]string]server.Sponsorship{}, keys: map[string]server.LicenceKey{},
-		apps: map[string]server.Application{}, terms: map[[2]string]time.Time{}, sessions: map[string]memSession{}}
+		apps: map[string]server.Application{}, terms: map[[2]string]time.Time{}, sessions: map[string]memSession{},
+		meta: map[string]string{}}
 }
 
 // clone copies the maps and slices; the records in them are never
@@ -108,6 +110,7 @@ func (d *memData) clone() *memData {
 	c.accounts, c.tokens, c.sponsorships = maps.Clone(d.accounts), maps.Clone(d.tokens), maps.Clone(d.sponsorships)
 	c.keys, c.apps, c.terms, c.sessions = maps.Clone(d.keys), maps.Clone(d.apps), maps.Clone(d.terms), maps.Clone(d.sessions)
 	c.notifications, c.audit = slices.Clone(d.notifications), slices.Clone(d.audit)
+	c.meta = maps.Clone(d.meta)
 	return &c
 }
 
@@ -421,3 +424,6 @@ func (t *memTx) PruneAudit(before time.Time, keep int) (int, error) {
 	}
 	return n - len(t.d.audit), nil
 }
+
+func (t *memTx) Meta(name string) (string, error) { return get(t.d.meta, name, "meta") }
+func (t *memTx) PutMeta(name, value string) error { return put(t, t.d.meta, name, value) }
