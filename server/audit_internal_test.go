@@ -8,8 +8,12 @@ import (
 	"unicode/utf8"
 )
 
-// auditStore is a Store that keeps only audit entries: enough for do.
-type auditStore struct{ entries []AuditEntry }
+// auditStore is a Store that keeps only audit entries and meta values:
+// enough for New and do.
+type auditStore struct {
+	entries []AuditEntry
+	meta    map[string]string
+}
 
 func (s *auditStore) Update(_ context.Context, fn func(Tx) error) error { return fn(auditTx{s: s}) }
 func (s *auditStore) View(_ context.Context, fn func(Tx) error) error   { return fn(auditTx{s: s}) }
@@ -20,6 +24,23 @@ type auditTx struct {
 	Tx
 	s *auditStore
 }
+
+func (t auditTx) Meta(name string) (string, error) {
+	if v, ok := t.s.meta[name]; ok {
+		return v, nil
+	}
+	return "", ErrNoRecord
+}
+
+func (t auditTx) PutMeta(name, value string) error {
+	if t.s.meta == nil {
+		t.s.meta = map[string]string{}
+	}
+	t.s.meta[name] = value
+	return nil
+}
+
+func (t auditTx) Tokens(TokenFilter) ([]Token, error) { return nil, nil }
 
 func (t auditTx) AddAudit(e AuditEntry) (int64, error) {
 	t.s.entries = append(t.s.entries, e)

@@ -135,5 +135,7 @@
 // on SQLite in a data directory. Seeds are sealed with AES-256-GCM under a
 // 32-byte key (LoadOrCreateSeedKey makes seed.key with mode 0600), with the
 // serial as additional data; they are never returned, logged or put in an
-// error after import.
+// error after import. The store keeps a check value of the key, and New
+// refuses another key (ErrSeedKeyMismatch; docs/lifecycle.md, “The seed
+// key”).
 package server

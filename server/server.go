@@ -33,7 +33,10 @@ type Server struct {
 	gens   map[string]*oath.Generator // decoded seeds, by serial
 }
 
-// New makes a Server.
+// New makes a Server. It refuses a seed key other than the one the
+// store's seeds are sealed with (ErrSeedKeyMismatch), and records the
+// key's check value in a store that has none (docs/lifecycle.md, “The seed
+// key”).
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("server: no store")
@@ -46,7 +49,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.Clock = clock.System{}
 	}
 	p := cfg.Policy.withDefaults()
-	return &Server{store: cfg.Store, clock: cfg.Clock, policy: p, msgs: newMessages(p), sealer: sl, gens: map[string]*oath.Generator{}}, nil
+	s := &Server{store: cfg.Store, clock: cfg.Clock, policy: p, msgs: newMessages(p), sealer: sl, gens: map[string]*oath.Generator{}}
+	if err := s.checkSeedKey(context.Background(), cfg.SeedKey); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	return s, nil
 }
 
 // Policy returns the policy in force, defaults filled in. It never fails: the
