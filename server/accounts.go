@@ -65,7 +65,7 @@ func (s *Server) CreateAccount(ctx context.Context, actor Actor, n NewAccount) (
 	var out AccountView
 	err = s.do(ctx, actor, "account.create", n.UserID, func(tx Tx, now time.Time) error {
 		if _, err := tx.Account(n.UserID); err == nil {
-			return s.refuse(CodeConflict, "account %q exists", n.UserID)
+			return s.refuse(CodeConflict, "account %q exists (user IDs do not tell upper from lower case)", n.UserID)
 		} else if !errors.Is(err, ErrNoRecord) {
 			return err
 		}

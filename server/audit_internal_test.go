@@ -41,6 +41,7 @@ func (t auditTx) PutMeta(name, value string) error {
 }
 
 func (t auditTx) Tokens(TokenFilter) ([]Token, error) { return nil, nil }
+func (t auditTx) Accounts() ([]Account, error)        { return nil, nil }
 
 func (t auditTx) AddAudit(e AuditEntry) (int64, error) {
 	t.s.entries = append(t.s.entries, e)

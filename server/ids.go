@@ -1,6 +1,9 @@
 package server
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Identifiers (see docs/lifecycle.md, “Identifiers”): user IDs, serials,
 // application IDs, session IDs and licence keys are 1 to MaxIDLength
@@ -9,6 +12,12 @@ import "unicode/utf8"
 // one is refused with bad_request having written nothing — not even an
 // audit entry: a refused request must not be a way to grow the database.
 // The detail names the field, never the value, which may be huge.
+//
+// Serials and user IDs do not tell upper from lower case: a serial is kept
+// and looked up upper-case, as printed on the hardware, a user ID
+// lower-case. The entry points put them in that form as they check them,
+// so the server and its store only ever see one spelling of a name, and
+// compare exactly. Identifiers are ASCII, so the case mapping is exact.
 
 // MaxIDLength is the longest identifier, in bytes (identifiers are ASCII).
 const MaxIDLength = 128
@@ -77,9 +86,20 @@ func (s *Server) checkIDs(refs ...idRef) error {
 		if !validID(*r.p) {
 			return s.refuse(CodeBadRequest, "%s must be 1 to %d letters, digits, '.', '_', '-' or '@'", idFields[r.kind], MaxIDLength)
 		}
+		switch r.kind {
+		case idUser:
+			*r.p = canonicalUserID(*r.p)
+		case idSerial:
+			*r.p = canonicalSerial(*r.p)
+		}
 	}
 	return nil
 }
+
+// canonicalUserID and canonicalSerial are the one spelling of a user ID
+// (lower-case) and of a serial (upper-case).
+func canonicalUserID(id string) string { return strings.ToLower(id) }
+func canonicalSerial(s string) string  { return strings.ToUpper(s) }
 
 // clip cuts s to at most n bytes, on a rune boundary, marking the cut
 // with "…", so that the audit log never keeps more than its caps.

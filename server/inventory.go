@@ -32,6 +32,7 @@ func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []Seed) ([]
 		if err := s.checkSeedLimits(sd); err != nil {
 			return nil, s.refuse(CodeBadRequest, "token %d (%s): %v", i+1, sd.Serial, err)
 		}
+		sd.Serial = canonicalSerial(sd.Serial) // sealed and kept upper-case (docs/lifecycle.md, “Identifiers”)
 		if seen[sd.Serial] {
 			return nil, s.refuse(CodeBadRequest, "serial %s appears twice", sd.Serial)
 		}
@@ -60,7 +61,7 @@ func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []Seed) ([]
 		}
 		for i := range toks {
 			if _, err := tx.Token(toks[i].Serial); err == nil {
-				return s.refuse(CodeConflict, "serial %s is already in the inventory: nothing was imported", toks[i].Serial)
+				return s.refuse(CodeConflict, "serial %s is already in the inventory (serials do not tell upper from lower case): nothing was imported", toks[i].Serial)
 			} else if !errors.Is(err, ErrNoRecord) {
 				return err
 			}

@@ -36,7 +36,9 @@ type Server struct {
 // New makes a Server. It refuses a seed key other than the one the
 // store's seeds are sealed with (ErrSeedKeyMismatch), and records the
 // key's check value in a store that has none (docs/lifecycle.md, “The seed
-// key”).
+// key”). It refuses a store that holds a user ID or serial in another
+// case than the one lookups use (ErrOtherSpellings; docs/lifecycle.md,
+// “Identifiers”).
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("server: no store")
@@ -51,6 +53,9 @@ func New(cfg Config) (*Server, error) {
 	p := cfg.Policy.withDefaults()
 	s := &Server{store: cfg.Store, clock: cfg.Clock, policy: p, msgs: newMessages(p), sealer: sl, gens: map[string]*oath.Generator{}}
 	if err := s.checkSeedKey(context.Background(), cfg.SeedKey); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if err := s.checkSpellings(context.Background()); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	return s, nil
