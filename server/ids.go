@@ -40,7 +40,7 @@ const (
 	idApplication
 	idSession
 	idLicenceKey
-	idAdmin // an administrator actor's name: any ID, kept as given
+	idAdmin // an administrator actor's name: checked like any ID, its case kept
 )
 
 var idFields = map[idKind]string{
@@ -72,7 +72,8 @@ func actorRef(a *Actor) idRef {
 	return idRef{kind: k, p: &a.ID, actor: a}
 }
 
-// checkIDs refuses the first malformed identifier with bad_request.
+// checkIDs refuses the first malformed identifier with bad_request, and
+// puts serials and user IDs (a user actor's too) in their one spelling.
 func (s *Server) checkIDs(refs ...idRef) error {
 	for _, r := range refs {
 		if r.actor != nil {
