@@ -47,7 +47,7 @@ func accountView(a Account) AccountView {
 
 // CreateAccount creates an account; the password is stored as a bcrypt hash.
 func (s *Server) CreateAccount(ctx context.Context, actor Actor, n NewAccount) (AccountView, error) {
-	if err := CheckActor(actor); err != nil {
+	if err := s.checkIDs(actorRef(&actor), userRef(&n.UserID)); err != nil {
 		return AccountView{}, err
 	}
 	if n.Role == "" {
@@ -63,7 +63,7 @@ func (s *Server) CreateAccount(ctx context.Context, actor Actor, n NewAccount) (
 	var out AccountView
 	err = s.do(ctx, actor, "account.create", n.UserID, func(tx Tx, now time.Time) error {
 		if _, err := tx.Account(n.UserID); err == nil {
-			return s.refuse(CodeConflict, "account %q exists", n.UserID)
+			return s.refuse(CodeConflict, "account %q exists (user IDs do not tell upper from lower case)", n.UserID)
 		} else if !errors.Is(err, ErrNoRecord) {
 			return err
 		}
@@ -108,6 +108,9 @@ func validID(id string) bool {
 
 // Account returns an account (without its password hash).
 func (s *Server) Account(ctx context.Context, userID string) (AccountView, error) {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return AccountView{}, err
+	}
 	var out AccountView
 	err := s.view(ctx, func(tx Tx) error {
 		a, err := s.account(tx, userID)
@@ -143,7 +146,7 @@ func (s *Server) account(tx Tx, userID string) (Account, error) {
 // middle and last names must match exactly, and the child must hold no
 // active credential of its own.
 func (s *Server) Connect(ctx context.Context, actor Actor, parentID, childID string) (AccountView, error) {
-	if err := CheckActor(actor); err != nil {
+	if err := s.checkIDs(actorRef(&actor), userRef(&parentID), userRef(&childID)); err != nil {
 		return AccountView{}, err
 	}
 	err := s.do(ctx, actor, "account.connect", childID, func(tx Tx, now time.Time) error {
@@ -187,7 +190,7 @@ func (s *Server) Connect(ctx context.Context, actor Actor, parentID, childID str
 
 // CreateApplication registers a partner application.
 func (s *Server) CreateApplication(ctx context.Context, actor Actor, app Application) error {
-	if err := CheckActor(actor); err != nil {
+	if err := s.checkIDs(actorRef(&actor), appRef(&app.ID)); err != nil {
 		return err
 	}
 	if !validID(app.ID) {
@@ -209,6 +212,9 @@ func (s *Server) CreateApplication(ctx context.Context, actor Actor, app Applica
 
 // AcceptTerms records that a user accepted an application's terms.
 func (s *Server) AcceptTerms(ctx context.Context, userID, appID string) error {
+	if err := s.checkIDs(userRef(&userID), appRef(&appID)); err != nil {
+		return err
+	}
 	return s.do(ctx, AsUser(userID), "terms.accept", appID, func(tx Tx, now time.Time) error {
 		if _, err := s.account(tx, userID); err != nil {
 			return err
@@ -245,6 +251,9 @@ func (s *Server) resetPassword(tx Tx, now time.Time, a *Account, serial string, 
 // ChangePassword sets a new permanent password, given the current one. Both
 // are hashed or compared before the write transaction (checkPassword).
 func (s *Server) ChangePassword(ctx context.Context, userID, current, next string) error {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return err
+	}
 	if len(next) < 8 || len(next) > 72 {
 		return s.refuse(CodeBadRequest, "password must be 8 to 72 characters")
 	}

@@ -115,6 +115,9 @@
 //	PhoneCodeValidity     phone_code_validity_s        120 seconds
 //	SessionIdleTimeout    session_idle_timeout_s       900 seconds
 //	SessionMaxLifetime    session_max_lifetime_s       43200 seconds
+//	AllowShortSecrets     allow_short_secrets          false
+//	AuditRetention        audit_retention_days         400 days
+//	AuditMaxEntries       audit_max_entries            1000000 entries
 //	PasswordCost          -                            10
 //
 // A failing activation or resync attempt is answered otp_incorrect even when
@@ -136,5 +139,7 @@
 // on SQLite in a data directory. Seeds are sealed with AES-256-GCM under a
 // 32-byte key (LoadOrCreateSeedKey makes seed.key with mode 0600), with the
 // serial as additional data; they are never returned, logged or put in an
-// error after import.
+// error after import. The store keeps a check value of the key, and New
+// refuses another key (ErrSeedKeyMismatch; docs/lifecycle.md, “The seed
+// key”).
 package server

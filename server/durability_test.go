@@ -186,7 +186,7 @@ func TestImportValidation(t *testing.T) {
 	d := f.importToken()
 	good := seedfile.Token{Serial: "NEW1", Secret: []byte("12345678901234567890"), Kind: oath.TOTP, Digits: 8}
 	// A serial already there refuses the whole import.
-	_, err := f.srv.ImportSeeds(f.ctx, f.admin, []seedfile.Token{good, {Serial: d.serial, Secret: []byte("x"), Digits: 8}})
+	_, err := f.srv.ImportSeeds(f.ctx, f.admin, []seedfile.Token{good, {Serial: d.serial, Secret: []byte("12345678901234567890"), Digits: 8}})
 	f.expectCode(err, server.CodeConflict)
 	if _, err := f.srv.Token(f.ctx, "NEW1"); !errors.Is(err, server.ErrNotExist) {
 		t.Fatalf("half an import landed: %v", err)

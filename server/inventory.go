@@ -14,7 +14,7 @@ import (
 // their secrets sealed. Each starts Pending Activation. A serial already in
 // the inventory refuses the whole import (conflict).
 func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []Seed) ([]string, error) {
-	if err := CheckActor(actor); err != nil {
+	if err := s.checkIDs(actorRef(&actor)); err != nil {
 		return nil, err
 	}
 	if len(seeds) == 0 {
@@ -29,6 +29,10 @@ func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []Seed) ([]
 		if !validID(sd.Serial) {
 			return nil, s.refuse(CodeBadRequest, "token %d: serial must be letters, digits, '.', '_', '-' or '@'", i+1)
 		}
+		if err := s.checkSeedLimits(sd); err != nil {
+			return nil, s.refuse(CodeBadRequest, "token %d (%s): %v", i+1, sd.Serial, err)
+		}
+		sd.Serial = canonicalSerial(sd.Serial) // sealed and kept upper-case (docs/lifecycle.md, “Identifiers”)
 		if seen[sd.Serial] {
 			return nil, s.refuse(CodeBadRequest, "serial %s appears twice", sd.Serial)
 		}
@@ -46,7 +50,7 @@ func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []Seed) ([]
 			}
 			t.DriftSteps = sd.DriftSteps // a vendor's measured drift is a fair first guess
 		} else {
-			t.LastStep = int64(sd.Counter) - 1 // the next code is the counter's
+			t.LastStep = int64(sd.Counter) - 1 // the next code is the counter's; checkSeedLimits keeps it in range
 		}
 		toks = append(toks, t)
 	}
@@ -57,7 +61,7 @@ func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []Seed) ([]
 		}
 		for i := range toks {
 			if _, err := tx.Token(toks[i].Serial); err == nil {
-				return s.refuse(CodeConflict, "serial %s is already in the inventory: nothing was imported", toks[i].Serial)
+				return s.refuse(CodeConflict, "serial %s is already in the inventory (serials do not tell upper from lower case): nothing was imported", toks[i].Serial)
 			} else if !errors.Is(err, ErrNoRecord) {
 				return err
 			}
@@ -82,7 +86,7 @@ func (s *Server) ImportSeeds(ctx context.Context, actor Actor, seeds []Seed) ([]
 // optionally on behalf of an application whose terms the user must accept
 // first. Level is 2 or 3 (3 needs identity proofing); 0 means 2.
 func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) (Sponsorship, error) {
-	if err := CheckActor(actor); err != nil {
+	if err := s.checkIDs(actorRef(&actor), userRef(&sp.UserID), serialRef(&sp.Serial), optional(appRef(&sp.ApplicationID)), optional(licenceKeyRef(&sp.LicenceKey))); err != nil {
 		return Sponsorship{}, err
 	}
 	if sp.Level == 0 {
@@ -140,7 +144,7 @@ func (s *Server) Sponsor(ctx context.Context, actor Actor, sp Sponsorship) (Spon
 // and a product (level 2 without identity proofing, 3 with). Its year of
 // validity starts now.
 func (s *Server) CreateLicenceKey(ctx context.Context, actor Actor, serial string, level Level) (string, error) {
-	if err := CheckActor(actor); err != nil {
+	if err := s.checkIDs(actorRef(&actor), serialRef(&serial)); err != nil {
 		return "", err
 	}
 	if level == 0 {
@@ -180,6 +184,9 @@ func (s *Server) CreateLicenceKey(ctx context.Context, actor Actor, serial strin
 // RedeemLicenceKey is a user entering a licence key: the serial it is bound
 // to becomes theirs to activate.
 func (s *Server) RedeemLicenceKey(ctx context.Context, userID, key string) error {
+	if err := s.checkIDs(userRef(&userID), licenceKeyRef(&key)); err != nil {
+		return err
+	}
 	return s.do(ctx, AsUser(userID), "licence.redeem", userID, func(tx Tx, now time.Time) error {
 		if _, err := s.account(tx, userID); err != nil {
 			return err
@@ -208,7 +215,7 @@ func (s *Server) RedeemLicenceKey(ctx context.Context, userID, key string) error
 // cannot be read is a bad request whose detail says why — never with a
 // secret in it.
 func (s *Server) ImportSeedFile(ctx context.Context, actor Actor, data []byte, opts ImportOptions) ([]string, error) {
-	if err := CheckActor(actor); err != nil {
+	if err := s.checkIDs(actorRef(&actor)); err != nil {
 		return nil, err
 	}
 	if !actor.Admin {

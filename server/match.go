@@ -62,7 +62,7 @@ func (s *Server) findPair(t *Token, c1, c2 uint64, center int64, radius int) (st
 	}
 	if t.Kind == oath.HOTP {
 		// Counters last+1 … last+1+radius: a search "around" last+1+radius/2.
-		step, ok, replayed = gen.MatchPair(c1, c2, t.LastStep+1+int64(radius/2), radius/2, t.LastStep)
+		step, ok, replayed = gen.MatchPair(c1, c2, addSat(t.LastStep, 1+int64(radius/2)), radius/2, t.LastStep)
 		return step, ok, replayed, nil
 	}
 	step, ok, replayed = gen.MatchPair(c1, c2, center, radius, t.LastStep)

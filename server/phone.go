@@ -32,6 +32,9 @@ func validPhone(n string) bool {
 // AddPhone registers a phone (E.164, e.g. +17035550100) for phone OTP, by
 // text or voice; at most Policy.MaxPhones.
 func (s *Server) AddPhone(ctx context.Context, userID, number, method string) error {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return err
+	}
 	if !validPhone(number) {
 		return s.refuse(CodeBadRequest, "the phone number must be in E.164 form, e.g. +17035550100")
 	}
@@ -62,6 +65,9 @@ func (s *Server) AddPhone(ctx context.Context, userID, number, method string) er
 // SendPhoneCode sends a 6-digit code to a registered phone, valid for
 // Policy.PhoneCodeValidity; sending again (resend) replaces the code.
 func (s *Server) SendPhoneCode(ctx context.Context, userID, number string) error {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return err
+	}
 	code := randomString(6, "0123456789")
 	return s.do(ctx, AsUser(userID), "phone.send", userID, func(tx Tx, now time.Time) error {
 		acc, err := s.account(tx, userID)
@@ -97,6 +103,9 @@ func phoneIndex(acc Account, number string) int {
 // session (level 3 when the user is proofed, else 2). A code is used once.
 // The password is compared before the write transaction (checkPassword).
 func (s *Server) LoginWithPhone(ctx context.Context, userID, password, number, code string) (Session, error) {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return Session{}, err
+	}
 	checked, ok, err := s.checkPassword(ctx, userID, password)
 	if err != nil {
 		return Session{}, err
@@ -145,6 +154,9 @@ const (
 // the proofing service acting). Passed proofs the user; postal mails an
 // activation code that EnterProofingCode redeems.
 func (s *Server) RecordProofing(ctx context.Context, actor Actor, userID, outcome string) error {
+	if err := s.checkIDs(actorRef(&actor), userRef(&userID)); err != nil {
+		return err
+	}
 	switch outcome {
 	case ProofingPassed, ProofingPostal, ProofingLive, ProofingFailed:
 	default:
@@ -175,6 +187,9 @@ func (s *Server) RecordProofing(ctx context.Context, actor Actor, userID, outcom
 
 // EnterProofingCode completes proofing with the code sent by postal mail.
 func (s *Server) EnterProofingCode(ctx context.Context, userID, code string) error {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return err
+	}
 	return s.do(ctx, AsUser(userID), "proofing.code", userID, func(tx Tx, now time.Time) error {
 		acc, err := s.account(tx, userID)
 		if err != nil {

@@ -87,6 +87,17 @@ type Policy struct {
 	SessionIdleTimeout time.Duration
 	SessionMaxLifetime time.Duration
 
+	// AllowShortSecrets lets an import hold secrets shorter than the 128
+	// bits RFC 4226 asks for, for a lab whose test tokens have them (see
+	// docs/lifecycle.md, “Inventory, sponsorship and licence keys”).
+	AllowShortSecrets bool
+
+	// AuditRetention is how long the sweep keeps an audit entry, and
+	// AuditMaxEntries how many it keeps at most, the newest (see
+	// docs/lifecycle.md, “The audit log”). A negative value is no limit.
+	AuditRetention  time.Duration
+	AuditMaxEntries int
+
 	// PasswordCost is the bcrypt cost.
 	PasswordCost int
 }

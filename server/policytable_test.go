@@ -53,6 +53,8 @@ func legacyWithDefaults(p Policy) Policy {
 	defd(&p.PhoneCodeValidity, 2*time.Minute)
 	defd(&p.SessionIdleTimeout, 15*time.Minute)
 	defd(&p.SessionMaxLifetime, 12*time.Hour)
+	defd(&p.AuditRetention, 400*day) // added since, as the table fills them
+	def(&p.AuditMaxEntries, 1000000)
 	def(&p.PasswordCost, 10)
 	return p
 }
@@ -68,7 +70,8 @@ func everyFieldChanged() Policy {
 		SuspendedRevokeAfter: 36 * time.Hour, ExpiredRevokeAfter: 59 * day,
 		RevocationReminders: []time.Duration{20 * day, 10 * day, 12*time.Hour + 1*time.Second},
 		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Nanosecond,
-		SessionIdleTimeout: 20*time.Minute + time.Millisecond, SessionMaxLifetime: 8 * time.Hour, PasswordCost: 12,
+		SessionIdleTimeout: 20*time.Minute + time.Millisecond, SessionMaxLifetime: 8 * time.Hour,
+		AllowShortSecrets: true, AuditRetention: 90 * day, AuditMaxEntries: 5000, PasswordCost: 12,
 	}
 }
 

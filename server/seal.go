@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 )
 
 // SeedKeyFile is the name of the seed key in a data directory.
@@ -55,44 +53,15 @@ func (s *sealer) open(serial string, sealed []byte) ([]byte, error) {
 }
 
 // LoadOrCreateSeedKey reads the 32-byte seed key at path, creating it with
-// mode 0600 (and its directory with 0700) on first start. A key file
-// readable by others is refused.
+// mode 0600 (and its directory with 0700) when it is missing. A key file
+// readable by others is refused. It does not ask whether the data needs
+// the old key: tokenlab serve asks NeedsSeedKey before it makes one, and
+// New refuses a key other than the data's (docs/lifecycle.md, “The seed
+// key”).
 func LoadOrCreateSeedKey(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	key, err := LoadSeedKey(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, err
-		}
-		key := make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("cannot create the seed key: %w", err)
-		}
-		if _, err := f.Write(key); err != nil {
-			f.Close()
-			return nil, err
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, err
-		}
-		return key, f.Close()
+		return CreateSeedKey(path)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the seed key: %w", err)
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("seed key %s is readable by others (mode %v): chmod 600 it", path, fi.Mode().Perm())
-	}
-	if len(b) != 32 {
-		return nil, fmt.Errorf("seed key %s is %d bytes: it must be 32", path, len(b))
-	}
-	return b, nil
+	return key, err
 }

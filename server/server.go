@@ -37,7 +37,12 @@ type Server struct {
 	dummyErr  error
 }
 
-// New makes a Server.
+// New makes a Server. It refuses a seed key other than the one the
+// store's seeds are sealed with (ErrSeedKeyMismatch), and records the
+// key's check value in a store that has none (docs/lifecycle.md, “The seed
+// key”). It refuses a store that holds a user ID or serial in another
+// case than the one lookups use (ErrOtherSpellings; docs/lifecycle.md,
+// “Identifiers”).
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("server: no store")
@@ -50,7 +55,14 @@ func New(cfg Config) (*Server, error) {
 		cfg.Clock = clock.System{}
 	}
 	p := cfg.Policy.withDefaults()
-	return &Server{store: cfg.Store, clock: cfg.Clock, policy: p, msgs: newMessages(p), sealer: sl, gens: map[string]*oath.Generator{}}, nil
+	s := &Server{store: cfg.Store, clock: cfg.Clock, policy: p, msgs: newMessages(p), sealer: sl, gens: map[string]*oath.Generator{}}
+	if err := s.checkSeedKey(context.Background(), cfg.SeedKey); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if err := s.checkSpellings(context.Background()); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	return s, nil
 }
 
 // Policy returns the policy in force, defaults filled in. It never fails: the
@@ -118,7 +130,7 @@ func (s *Server) do(ctx context.Context, actor Actor, action, target string, fn 
 		if refusal != nil {
 			detail = refusal.Detail
 		}
-		_, aerr := tx.AddAudit(AuditEntry{At: now, Actor: actor.String(), Action: action, Target: target, Outcome: outcome, Detail: detail})
+		_, aerr := tx.AddAudit(auditEntry(AuditEntry{At: now, Actor: actor.String(), Action: action, Target: target, Outcome: outcome, Detail: detail}))
 		return aerr
 	})
 	if err != nil {

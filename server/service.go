@@ -105,7 +105,8 @@ type Records interface {
 	// Audit lists the newest limit entries for a target ("" for all),
 	// oldest first.
 	Audit(ctx context.Context, target string, limit int) ([]AuditEntry, error)
-	// Sweep applies every deadline that is due.
+	// Sweep applies every deadline that is due, and the audit log's
+	// retention.
 	Sweep(ctx context.Context) (SweepReport, error)
 }
 

@@ -15,6 +15,9 @@ import (
 // The password is compared before the write transaction, which only checks
 // that the hash compared is still the account's (checkPassword).
 func (s *Server) Login(ctx context.Context, userID, password, otp string) (Session, error) {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return Session{}, err
+	}
 	checked, ok, err := s.checkPassword(ctx, userID, password)
 	if err != nil {
 		return Session{}, err
@@ -129,6 +132,9 @@ func (t *Token) endSessions() { t.SessionEpoch++ }
 // the user's token, without logging out (the guide's "Elevate Credential
 // Strength"). The code is checked exactly as at login.
 func (s *Server) Elevate(ctx context.Context, sessionID, otp string) (Session, error) {
+	if err := s.checkIDs(sessionRef(&sessionID)); err != nil {
+		return Session{}, err
+	}
 	var out Session
 	err := s.do(ctx, Actor{ID: "session"}, "session.elevate", sessionID, func(tx Tx, now time.Time) error {
 		ss, err := s.liveSession(tx, sessionID, now)
@@ -154,6 +160,9 @@ func (s *Server) Elevate(ctx context.Context, sessionID, otp string) (Session, e
 // Access is a session launching an application: refused when the
 // application's terms are not accepted or it needs a stronger credential.
 func (s *Server) Access(ctx context.Context, sessionID, appID string) error {
+	if err := s.checkIDs(sessionRef(&sessionID), appRef(&appID)); err != nil {
+		return err
+	}
 	return s.do(ctx, Actor{ID: "session"}, "application.access", appID, func(tx Tx, now time.Time) error {
 		ss, err := s.liveSession(tx, sessionID, now)
 		if err != nil {
@@ -185,6 +194,9 @@ func (s *Server) Access(ctx context.Context, sessionID, appID string) error {
 // Looking at a session is not using it: it does not keep it from idling
 // out.
 func (s *Server) Session(ctx context.Context, id string) (Session, error) {
+	if err := s.checkIDs(sessionRef(&id)); err != nil {
+		return Session{}, err
+	}
 	var out Session
 	err := s.view(ctx, func(tx Tx) error {
 		ss, err := tx.Session(id)
@@ -209,6 +221,9 @@ func (s *Server) Session(ctx context.Context, id string) (Session, error) {
 
 // Logout ends a session.
 func (s *Server) Logout(ctx context.Context, id string) error {
+	if err := s.checkIDs(sessionRef(&id)); err != nil {
+		return err
+	}
 	return s.do(ctx, Actor{ID: "session"}, "session.logout", id, func(tx Tx, now time.Time) error {
 		ss, err := s.liveSession(tx, id, now)
 		if err != nil {

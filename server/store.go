@@ -74,6 +74,17 @@ type Tx interface {
 	// holds.
 	Heartbeat() (time.Time, error)
 	PutHeartbeat(at time.Time) error
+
+	// PruneAudit deletes the entries dated before before (none when before
+	// is zero; an entry with the zero time is never too old), then all but
+	// the newest keep entries by ID (none when keep <= 0), and returns how
+	// many it deleted. IDs of deleted entries are never given again.
+	PruneAudit(before time.Time, keep int) (int, error)
+
+	// Meta is a value the server keeps about its data as a whole (the seed
+	// key's check value); PutMeta sets it.
+	Meta(name string) (string, error)
+	PutMeta(name, value string) error
 }
 
 // TokenFilter selects tokens.

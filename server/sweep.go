@@ -97,14 +97,18 @@ type SweepReport struct {
 	Reminders int `json:"reminders"`
 	Expired   int `json:"expired"`
 	Revoked   int `json:"revoked"`
+	// AuditPruned is how many audit entries the retention policy deleted.
+	AuditPruned int `json:"audit_pruned,omitempty"`
 }
 
 // Sweep applies every reminder, expiry and automatic revocation due at the
 // clock's now (see docs/lifecycle.md, “Automatic events”). Each event
 // happens at its own due time — its notification and audit entry carry that
 // time — so moving a virtual clock two years at once gives the same history
-// as sweeping every day. Run it whenever the clock moves (the HTTP server
-// does, on every move of its virtual clock) or periodically.
+// as sweeping every day. Then it applies the audit log's retention
+// (docs/lifecycle.md, “The audit log”). Run it whenever the clock moves
+// (the HTTP server does, on every move of its virtual clock) or
+// periodically.
 func (s *Server) Sweep(ctx context.Context) (SweepReport, error) {
 	var rep SweepReport
 	now := s.clock.Now()
@@ -124,7 +128,9 @@ func (s *Server) Sweep(ctx context.Context) (SweepReport, error) {
 			return rep, fmt.Errorf("sweep of %s: %w", d.Serial, err)
 		}
 	}
-	return rep, nil
+	n, err := s.pruneAudit(ctx, now)
+	rep.AuditPruned = n
+	return rep, err
 }
 
 func (s *Server) applyDue(tx Tx, t *Token, now time.Time, rep *SweepReport) error {

@@ -26,6 +26,9 @@ func (s *Server) token(tx Tx, serial string, missing Code) (Token, error) {
 // Activate registers a token on the user's account with two consecutive
 // codes (see docs/lifecycle.md, “Activation”).
 func (s *Server) Activate(ctx context.Context, userID, serial, otp1, otp2 string) (TokenView, error) {
+	if err := s.checkIDs(userRef(&userID), serialRef(&serial)); err != nil {
+		return TokenView{}, err
+	}
 	var out TokenView
 	err := s.do(ctx, AsUser(userID), "token.activate", serial, func(tx Tx, now time.Time) error {
 		acc, err := s.account(tx, userID)
@@ -210,7 +213,7 @@ func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verifi
 		st           int64
 		ok, replayed bool
 		nowStep      int64
-		center       = t.LastStep + 1
+		center       = addSat(t.LastStep, 1) // an HOTP counter at the end of the range does not wrap
 		radius       = s.policy.HOTPLookAhead
 	)
 	if t.Kind == oath.TOTP {
@@ -268,6 +271,9 @@ func (p Policy) addFailure(times []time.Time, now time.Time) []time.Time {
 // accepted within ±LoginWindow steps of the server's time plus the learned
 // drift, once; success updates the drift and clears the failure counter.
 func (s *Server) Verify(ctx context.Context, userID, otp string) (Verification, error) {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return Verification{}, err
+	}
 	var out Verification
 	err := s.do(ctx, AsUser(userID), "token.verify", userID, func(tx Tx, now time.Time) error {
 		acc, err := s.account(tx, userID)
@@ -315,7 +321,7 @@ func (s *Server) manageable(tx Tx, actor Actor, serial string) (Token, error) {
 // the drift is set, the lock and failure counter cleared, and both codes
 // are consumed.
 func (s *Server) Resync(ctx context.Context, actor Actor, serial, otp1, otp2 string) (TokenView, error) {
-	if err := CheckActor(actor); err != nil {
+	if err := s.checkIDs(actorRef(&actor), serialRef(&serial)); err != nil {
 		return TokenView{}, err
 	}
 	var out TokenView
@@ -378,6 +384,9 @@ func (s *Server) Resync(ctx context.Context, actor Actor, serial, otp1, otp2 str
 // after too many failed attempts. It does not unlock a locked token: only a
 // resync does.
 func (s *Server) Reset(ctx context.Context, actor Actor, serial string) (TokenView, error) {
+	if err := s.checkIDs(actorRef(&actor), serialRef(&serial)); err != nil {
+		return TokenView{}, err
+	}
 	return s.tokenAction(ctx, actor, "token.reset", serial, func(tx Tx, now time.Time) (Token, error) {
 		if !actor.Admin {
 			return Token{}, s.refuse(CodeForbidden, "only an administrator resets a token")
@@ -396,6 +405,9 @@ func (s *Server) Reset(ctx context.Context, actor Actor, serial string) (TokenVi
 
 // Approve moves a token from Pending Approval to Active (Policy.ApprovalRequired).
 func (s *Server) Approve(ctx context.Context, actor Actor, serial string) (TokenView, error) {
+	if err := s.checkIDs(actorRef(&actor), serialRef(&serial)); err != nil {
+		return TokenView{}, err
+	}
 	return s.tokenAction(ctx, actor, "token.approve", serial, func(tx Tx, now time.Time) (Token, error) {
 		if !actor.Admin {
 			return Token{}, s.refuse(CodeForbidden, "only an administrator approves a token")
@@ -415,6 +427,9 @@ func (s *Server) Approve(ctx context.Context, actor Actor, serial string) (Token
 
 // Suspend suspends an active token, by its user or an administrator.
 func (s *Server) Suspend(ctx context.Context, actor Actor, serial string) (TokenView, error) {
+	if err := s.checkIDs(actorRef(&actor), serialRef(&serial)); err != nil {
+		return TokenView{}, err
+	}
 	return s.tokenAction(ctx, actor, "token.suspend", serial, func(tx Tx, now time.Time) (Token, error) {
 		t, err := s.manageable(tx, actor, serial)
 		if err != nil {
@@ -433,6 +448,9 @@ func (s *Server) Suspend(ctx context.Context, actor Actor, serial string) (Token
 // Enable re-enables a suspended token. A token an administrator suspended
 // only an administrator may re-enable.
 func (s *Server) Enable(ctx context.Context, actor Actor, serial string) (TokenView, error) {
+	if err := s.checkIDs(actorRef(&actor), serialRef(&serial)); err != nil {
+		return TokenView{}, err
+	}
 	return s.tokenAction(ctx, actor, "token.enable", serial, func(tx Tx, now time.Time) (Token, error) {
 		t, err := s.manageable(tx, actor, serial)
 		if err != nil {
@@ -453,6 +471,9 @@ func (s *Server) Enable(ctx context.Context, actor Actor, serial string) (TokenV
 // Renew moves the expiry one validity period (a year) past the previous
 // expiry date; an expired token becomes Active again.
 func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenView, error) {
+	if err := s.checkIDs(actorRef(&actor), serialRef(&serial)); err != nil {
+		return TokenView{}, err
+	}
 	return s.tokenAction(ctx, actor, "token.renew", serial, func(tx Tx, now time.Time) (Token, error) {
 		t, err := s.manageable(tx, actor, serial)
 		if err != nil {
@@ -492,7 +513,7 @@ func (s *Server) Renew(ctx context.Context, actor Actor, serial string) (TokenVi
 // runs though the read said it was not, the transaction rolls back and runs
 // again with a password.
 func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) (TokenView, error) {
-	if err := CheckActor(actor); err != nil {
+	if err := s.checkIDs(actorRef(&actor), serialRef(&serial)); err != nil {
 		return TokenView{}, err
 	}
 	var temp *tempPassword

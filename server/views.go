@@ -62,6 +62,9 @@ func viewOf(t Token) TokenView {
 
 // Token returns a token's view (never its secret).
 func (s *Server) Token(ctx context.Context, serial string) (TokenView, error) {
+	if err := s.checkIDs(serialRef(&serial)); err != nil {
+		return TokenView{}, err
+	}
 	var v TokenView
 	err := s.view(ctx, func(tx Tx) error {
 		t, err := tx.Token(serial)
@@ -79,6 +82,9 @@ func (s *Server) Token(ctx context.Context, serial string) (TokenView, error) {
 
 // Tokens lists tokens (views), filtered.
 func (s *Server) Tokens(ctx context.Context, f TokenFilter) ([]TokenView, error) {
+	if err := s.checkIDs(optional(userRef(&f.OwnerID))); err != nil {
+		return nil, err
+	}
 	var out []TokenView
 	err := s.view(ctx, func(tx Tx) error {
 		ts, err := tx.Tokens(f)
@@ -92,6 +98,9 @@ func (s *Server) Tokens(ctx context.Context, f TokenFilter) ([]TokenView, error)
 
 // Notifications lists a user's outbox, oldest first ("" for everyone's).
 func (s *Server) Notifications(ctx context.Context, userID string) ([]Notification, error) {
+	if err := s.checkIDs(optional(userRef(&userID))); err != nil {
+		return nil, err
+	}
 	var out []Notification
 	err := s.view(ctx, func(tx Tx) (err error) { out, err = tx.Notifications(userID); return err })
 	return out, err
@@ -100,6 +109,9 @@ func (s *Server) Notifications(ctx context.Context, userID string) ([]Notificati
 // Audit lists the audit log for a target ("" for all), oldest first, at
 // most limit entries (the newest).
 func (s *Server) Audit(ctx context.Context, target string, limit int) ([]AuditEntry, error) {
+	if err := s.checkAuditTarget(target); err != nil {
+		return nil, err
+	}
 	var out []AuditEntry
 	err := s.view(ctx, func(tx Tx) (err error) { out, err = tx.Audit(target, limit); return err })
 	return out, err

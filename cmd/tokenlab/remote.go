@@ -468,6 +468,9 @@ prints what it did.`,
 			line := fmt.Sprintf("%s (%s clock)", cs.Now.UTC().Format(time.RFC3339), kind)
 			if cs.Sweep != nil && *cs.Sweep != (server.SweepReport{}) {
 				line += fmt.Sprintf("; sweep: %d reminders, %d expired, %d revoked", cs.Sweep.Reminders, cs.Sweep.Expired, cs.Sweep.Revoked)
+				if cs.Sweep.AuditPruned > 0 {
+					line += fmt.Sprintf(", %d audit entries pruned", cs.Sweep.AuditPruned)
+				}
 			}
 			_, err = fmt.Fprintln(a.stdout, line)
 			return err

@@ -44,6 +44,7 @@ func defaultDataDir() (string, error) {
 
 type serveFlags struct {
 	addr, data, adminToken, serviceToken, clockStart, logFormat string
+	seedKeyFile                                                 string
 	virtualClock, demo                                          bool
 	metricsToken                                                string
 	metricsPublic                                               bool
@@ -60,7 +61,10 @@ func (a *app) serveCommand() *cobra.Command {
 		Use:   "serve [--addr 127.0.0.1:8080] [--data DIR] [--virtual-clock] [--demo]",
 		Short: "Run the verification server over HTTP",
 		Long: `Run the verification server: the JSON API of /v1/openapi.json, /healthz and
-/metrics. State lives in --data (SQLite and the seed key). The administrator
+/metrics. State lives in --data (SQLite and the seed key). The seed key may
+live elsewhere, so that a backup of the data is not one of the key:
+--seed-key-file FILE or TOKENLAB_SEED_KEY (hex); once seeds are sealed, serve
+refuses to start without their key rather than make a new one. The administrator
 credential is --admin-token or TOKENLAB_ADMIN_TOKEN; without either one is
 generated on first start, saved in DIR/admin.token (mode 0600) and printed once;
 a credential given is never printed. The web console's login link that serve
@@ -83,6 +87,7 @@ lab network you trust.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 	fl.StringVar(&f.data, "data", "", "data directory (default $TOKENLAB_HOME/server, else ~/.config/tokenlab/server)")
+	fl.StringVar(&f.seedKeyFile, "seed-key-file", "", "the seed key, outside the data directory (default $TOKENLAB_SEED_KEY in hex, else DIR/seed.key)")
 	fl.StringVar(&f.adminToken, "admin-token", "", "administrator credential (default $TOKENLAB_ADMIN_TOKEN, else generated)")
 	fl.StringVar(&f.serviceToken, "service-token", "", "service credential for a portal (default $TOKENLAB_SERVICE_TOKEN)")
 	fl.StringVar(&f.metricsToken, "metrics-token", "", "credential that reads /metrics only, for a scraper (default $TOKENLAB_METRICS_TOKEN)")
@@ -185,12 +190,13 @@ func (a *app) serve(f serveFlags) error {
 	if err := checkCredentials(f, dir, adminToken, serviceToken, metricsToken); err != nil {
 		return err
 	}
-	key, err := server.LoadOrCreateSeedKey(filepath.Join(dir, server.SeedKeyFile))
+	st, err := sqlitestore.Open(dir)
 	if err != nil {
 		return err
 	}
-	st, err := sqlitestore.Open(dir)
+	key, err := loadSeedKey(context.Background(), f.seedKeyFile, dir, st)
 	if err != nil {
+		st.Close()
 		return err
 	}
 	switch f.driftTracking {
@@ -199,7 +205,10 @@ func (a *app) serve(f serveFlags) error {
 		st.Close()
 		return usagef("invalid --drift-tracking %q: use offset, fixed or rate", f.driftTracking)
 	}
-	srv, err := server.New(server.Config{Store: st, Clock: clk, SeedKey: key, Policy: server.Policy{DriftTracking: f.driftTracking}})
+	srv, err := server.New(server.Config{Store: st, Clock: clk, SeedKey: key.key, Policy: server.Policy{DriftTracking: f.driftTracking}})
+	if errors.Is(err, server.ErrSeedKeyMismatch) {
+		err = seedKeyMismatch(key, dir)
+	}
 	if err != nil {
 		st.Close()
 		return err
@@ -300,7 +309,7 @@ func sweepEvery(ctx context.Context, srv *server.Server, every time.Duration, lo
 		if rep, err := srv.Sweep(ctx); err != nil && ctx.Err() == nil {
 			log.Error("sweep", "error", err)
 		} else if rep != (server.SweepReport{}) {
-			log.Info("sweep", "reminders", rep.Reminders, "expired", rep.Expired, "revoked", rep.Revoked)
+			log.Info("sweep", "reminders", rep.Reminders, "expired", rep.Expired, "revoked", rep.Revoked, "audit_pruned", rep.AuditPruned)
 		}
 		select {
 		case <-ctx.Done():

@@ -216,8 +216,17 @@ func (f *PSKCFile) encryptedValues() []*encrypted {
 
 // checkMAC verifies a value's ValueMAC: RFC 6030 computes it over the
 // CipherValue (IV and ciphertext); older producers over the plaintext.
+//
+// A file that declares a MACMethod promises a ValueMAC on every encrypted
+// value, so a missing one is refused like a wrong one: otherwise removing
+// the ValueMAC (MAC stripping) would turn a tampered ciphertext back into
+// a value read without a check. ignore (IgnoreMAC) salvages such a file
+// as it does one with a wrong MAC.
 func (f *PSKCFile) checkMAC(d *dataValue, plain []byte, ignore bool) error {
 	if d.mac == nil {
+		if f.hasMACMethod && !ignore {
+			return fmt.Errorf("%w: the value has no ValueMAC although the file declares a MACMethod: the file was altered; ask its producer for a new one", ErrMAC)
+		}
 		return nil
 	}
 	if !f.hasMACMethod {

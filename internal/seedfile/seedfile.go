@@ -148,7 +148,8 @@ var (
 	ErrKeyNeeded = errors.New("the secrets are encrypted: a decryption key or password is needed")
 	// ErrDecrypt: the key or password is wrong, or a ciphertext is damaged.
 	ErrDecrypt = errors.New("cannot decrypt")
-	// ErrMAC: a ValueMAC does not match: the file was altered or the key is wrong.
+	// ErrMAC: a ValueMAC does not match, or an encrypted value of a file that
+	// declares a MACMethod has none: the file was altered or the key is wrong.
 	ErrMAC = errors.New("MAC mismatch")
 )
 
@@ -181,8 +182,9 @@ type DecodeOptions struct {
 	// IV is the initialisation vector for PSKC files whose ciphertexts do not
 	// start with one (rare; most files prepend it).
 	IV []byte
-	// IgnoreMAC reads secrets even when their ValueMAC does not match. Only
-	// for salvaging a damaged file: by default one bad MAC rejects the file.
+	// IgnoreMAC reads secrets even when their ValueMAC does not match or is
+	// missing. Only for salvaging a damaged file: by default one bad or
+	// missing MAC rejects the file.
 	IgnoreMAC bool
 }
 

@@ -130,13 +130,17 @@ func healthServer(t *testing.T, n int, refuseWrites bool) (http.Handler, *counti
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := &countingStore{Store: st, refuseWrites: refuseWrites}
+	cs := &countingStore{Store: st}
 	key := make([]byte, 32)
 	rand.Read(key)
 	srv, err := server.New(server.Config{Store: cs, SeedKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// New writes the seed key's check value; what /healthz does is counted,
+	// and refused, from here on.
+	cs.refuseWrites = refuseWrites
+	cs.updates.Store(0)
 	t.Cleanup(func() { srv.Close() })
 	return httpapi.New(srv, httpapi.Options{AdminToken: adminToken}), cs
 }

@@ -17,7 +17,8 @@ import (
 )
 
 // legacyPolicyDocument is the map the policy handler built by hand before
-// server.Policy.Document: GET /v1/policy must serve the same JSON.
+// server.Policy.Document, with the keys added since: GET /v1/policy must
+// serve the same JSON.
 func legacyPolicyDocument(p server.Policy) map[string]any {
 	days := func(d time.Duration) float64 { return d.Hours() / 24 }
 	var reminders []float64
@@ -34,6 +35,9 @@ func legacyPolicyDocument(p server.Policy) map[string]any {
 		"revocation_reminder_days": reminders, "approval_required": p.ApprovalRequired, "max_phones": p.MaxPhones,
 		"phone_code_validity_s": p.PhoneCodeValidity.Seconds(), "session_idle_timeout_s": p.SessionIdleTimeout.Seconds(),
 		"session_max_lifetime_s": p.SessionMaxLifetime.Seconds(),
+		// Added since.
+		"allow_short_secrets": p.AllowShortSecrets, "audit_retention_days": days(p.AuditRetention),
+		"audit_max_entries": p.AuditMaxEntries,
 	}
 }
 
@@ -49,6 +53,7 @@ var policies = map[string]server.Policy{
 		RevocationReminders: []time.Duration{20 * 24 * time.Hour, 10 * 24 * time.Hour, 12*time.Hour + time.Nanosecond},
 		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Millisecond,
 		SessionIdleTimeout: 30 * time.Minute, SessionMaxLifetime: 8*time.Hour + time.Second, PasswordCost: 4,
+		AllowShortSecrets: true, AuditRetention: 90*24*time.Hour + time.Hour, AuditMaxEntries: 5000,
 	},
 }
 

@@ -9,7 +9,7 @@
 // nanoseconds), next to the columns the queries select, order and index
 // by: a token's owner, status and next event (unix nanoseconds, NULL when
 // nothing is scheduled), a session's user and creation time, the target
-// of an audit entry, and so on.
+// and time of an audit entry, and so on.
 //
 // # Pragmas
 //

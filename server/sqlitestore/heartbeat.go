@@ -14,7 +14,7 @@ const heartbeatKey = "heartbeat"
 // the other tables hold.
 func (t *tx) Heartbeat() (time.Time, error) {
 	var v string
-	err := t.queryRow(`SELECT value FROM meta WHERE key = ?`, heartbeatKey).Scan(&v)
+	err := t.queryRow(`SELECT value FROM meta WHERE name = ?`, heartbeatKey).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, nil
 	}
@@ -30,8 +30,8 @@ func (t *tx) Heartbeat() (time.Time, error) {
 
 // PutHeartbeat replaces the one heartbeat row.
 func (t *tx) PutHeartbeat(at time.Time) error {
-	_, err := t.exec(`INSERT INTO meta (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+	_, err := t.exec(`INSERT INTO meta (name, value) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
 		heartbeatKey, at.UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return fmt.Errorf("put heartbeat: %w", err)

@@ -65,10 +65,24 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_target ON audit(target);
 `,
-	// 2: small records about the store itself; the health check's heartbeat.
+	// 2: the audit entry's time as a column, so that the sweep prunes old
+	// entries through an index (docs/lifecycle.md, “The audit log”).
+	// Existing entries get it from their data, to the millisecond (as
+	// SQLite's julianday reads it); the zero time, and any time a unix
+	// nanosecond count cannot hold, is NULL: never too old.
+	`
+ALTER TABLE audit ADD COLUMN at INTEGER; -- unix nanoseconds; NULL: no time
+UPDATE audit SET at = CASE
+	WHEN substr(json_extract(data, '$.at'), 1, 4) BETWEEN '1678' AND '2261'
+	THEN CAST(round((julianday(json_extract(data, '$.at')) - 2440587.5) * 86400000.0) AS INTEGER) * 1000000
+END;
+CREATE INDEX audit_at ON audit(at);
+`,
+	// 3: values about the data as a whole: the seed key's check value
+	// (docs/lifecycle.md, “The seed key”) and the health check's heartbeat.
 	`
 CREATE TABLE meta (
-	key   TEXT PRIMARY KEY,
+	name  TEXT PRIMARY KEY,
 	value TEXT NOT NULL
 );
 `,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -417,7 +418,53 @@ func (t *tx) Notifications(userID string) ([]server.Notification, error) {
 
 func (t *tx) AddAudit(e server.AuditEntry) (int64, error) {
 	e.ID = 0 // the id column is the one ID
-	return insert(t, "audit entry", `INSERT INTO audit (target, data) VALUES (?, ?)`, e, e.Target)
+	return insert(t, "audit entry", `INSERT INTO audit (target, at, data) VALUES (?, ?, ?)`, e, e.Target, auditNanos(e.At))
+}
+
+// auditNanos is an audit entry's time as its at column: unix nanoseconds,
+// NULL for the zero time and for a time they cannot hold (before 1678,
+// after 2261), which is then never too old to keep.
+func auditNanos(at time.Time) any {
+	if y := at.UTC().Year(); at.IsZero() || y < 1678 || y > 2261 {
+		return nil
+	}
+	return at.UnixNano()
+}
+
+// PruneAudit deletes by the at column (the entry's time), then by ID.
+func (t *tx) PruneAudit(before time.Time, keep int) (int, error) {
+	var n int64
+	del := func(query string, arg any) error {
+		res, err := t.exec(query, arg)
+		if err != nil {
+			return fmt.Errorf("prune audit: %w", err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("prune audit: %w", err)
+		}
+		n += k
+		return nil
+	}
+	if !before.IsZero() {
+		var cut int64 = math.MinInt64 // before 1678: nothing is older
+		switch y := before.UTC().Year(); {
+		case y > 2261:
+			cut = math.MaxInt64
+		case y >= 1678:
+			cut = before.UnixNano()
+		}
+		if err := del(`DELETE FROM audit WHERE at < ?`, cut); err != nil {
+			return 0, err
+		}
+	}
+	if keep > 0 {
+		// The subquery is NULL, and nothing is deleted, when keep or fewer are left.
+		if err := del(`DELETE FROM audit WHERE id <= (SELECT id FROM audit ORDER BY id DESC LIMIT 1 OFFSET ?)`, keep); err != nil {
+			return 0, err
+		}
+	}
+	return int(n), nil
 }
 
 func setAuditID(e *server.AuditEntry, id int64) { e.ID = id }
@@ -436,4 +483,24 @@ func (t *tx) Audit(target string, limit int) ([]server.AuditEntry, error) {
 	}
 	slices.Reverse(es) // oldest first
 	return es, err
+}
+
+func (t *tx) Meta(name string) (string, error) {
+	var v string
+	err := t.queryRow(`SELECT value FROM meta WHERE name = ?`, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("meta %q: %w", name, server.ErrNoRecord)
+	}
+	if err != nil {
+		return "", fmt.Errorf("get meta %q: %w", name, err)
+	}
+	return v, nil
+}
+
+func (t *tx) PutMeta(name, value string) error {
+	if _, err := t.exec(`INSERT INTO meta (name, value) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value); err != nil {
+		return fmt.Errorf("put meta %q: %w", name, err)
+	}
+	return nil
 }

@@ -19,7 +19,9 @@
 //     update, and of concurrent Updates accepting the same OTP step only
 //     one wins;
 //   - notification and audit IDs increase in commit order, listings are
-//     oldest first, an audit limit keeps the newest entries;
+//     oldest first, an audit limit keeps the newest entries; pruning the
+//     audit deletes by the entries' times, then keeps the newest by ID,
+//     and IDs are never given again;
 //   - the health check's heartbeat reads back as the last one written;
 //   - what an Update acknowledged is there after Close and a re-open,
 //     an Update is kept whole or not at all, and after Close an Update

@@ -46,6 +46,8 @@ func RunTests(t *testing.T, open func(t *testing.T, dir string) server.Store, op
 		{"Notifications", h.testNotifications},
 		{"Audit", h.testAudit},
 		{"Heartbeat", h.testHeartbeat},
+		{"PruneAudit", h.testPruneAudit},
+		{"Meta", h.testMeta},
 		{"UpdateErrorChangesNothing", h.testUpdateErrorChangesNothing},
 		{"UpdatePanicChangesNothing", h.testUpdatePanicChangesNothing},
 		{"ViewSeesOnlyCommitted", h.testViewSeesOnlyCommitted},

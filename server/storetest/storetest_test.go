@@ -29,14 +29,15 @@ func TestMemStore(t *testing.T) {
 // flaws are the ways memStore can be made to misbehave, and the subtests
 // of the suite that must then fail.
 var flaws = map[string][]string{
-	"lostUpdate":    {"ConcurrentIncrements", "OnceEveryStep"},
-	"commitOnError": {"UpdateErrorChangesNothing"},
-	"auditOldest":   {"Audit"},
-	"dropsField":    {"RoundTrip/Token"},
-	"plainNotFound": {"NotFound"},
-	"duplicate":     {"Tokens"},
-	"aliases":       {"Copies"},
-	"volatile":      {"Restart"},
+	"lostUpdate":       {"ConcurrentIncrements", "OnceEveryStep"},
+	"commitOnError":    {"UpdateErrorChangesNothing"},
+	"auditOldest":      {"Audit"},
+	"pruneKeepsOldest": {"PruneAudit"},
+	"dropsField":       {"RoundTrip/Token"},
+	"plainNotFound":    {"NotFound"},
+	"duplicate":        {"Tokens"},
+	"aliases":          {"Copies"},
+	"volatile":         {"Restart"},
 }
 
 // TestSuiteCatchesFlaws runs the suite on memStore with each flaw, in a
@@ -88,6 +89,7 @@ type memData struct {
 	audit         []server.AuditEntry
 	lastID        int64 // of notifications and audit entries
 	heartbeat     time.Time
+	meta          map[string]string
 }
 
 type memSession struct {
@@ -98,7 +100,8 @@ type memSession struct {
 func newMemData() *memData {
 	return &memData{accounts: map[string]server.Account{}, tokens: map[string]server.Token{},
 		sponsorships: map[[2]string]server.Sponsorship{}, keys: map[string]server.LicenceKey{},
-		apps: map[string]server.Application{}, terms: map[[2]string]time.Time{}, sessions: map[string]memSession{}}
+		apps: map[string]server.Application{}, terms: map[[2]string]time.Time{}, sessions: map[string]memSession{},
+		meta: map[string]string{}}
 }
 
 // clone copies the maps and slices; the records in them are never
@@ -108,6 +111,7 @@ func (d *memData) clone() *memData {
 	c.accounts, c.tokens, c.sponsorships = maps.Clone(d.accounts), maps.Clone(d.tokens), maps.Clone(d.sponsorships)
 	c.keys, c.apps, c.terms, c.sessions = maps.Clone(d.keys), maps.Clone(d.apps), maps.Clone(d.terms), maps.Clone(d.sessions)
 	c.notifications, c.audit = slices.Clone(d.notifications), slices.Clone(d.audit)
+	c.meta = maps.Clone(d.meta)
 	return &c
 }
 
@@ -150,8 +154,9 @@ func (s *memStore) Update(ctx context.Context, fn func(server.Tx) error) error {
 	d := s.cur.Load().clone()
 	err := fn(&memTx{d: d, write: true, flaw: s.flaw})
 	if s.flaw == "lostUpdate" {
-		// Hold the stale copy a moment, so that concurrent updates surely
-		// overlap and the suite's catch does not depend on scheduling.
+		// Hold the stale copy a moment, so that racing Updates overlap even
+		// on a loaded machine, where they could otherwise run one after the
+		// other and the flaw go unseen.
 		time.Sleep(time.Millisecond)
 	}
 	if err == nil {
@@ -412,3 +417,23 @@ func (t *memTx) PutHeartbeat(at time.Time) error {
 	t.d.heartbeat = at
 	return nil
 }
+func (t *memTx) PruneAudit(before time.Time, keep int) (int, error) {
+	if !t.write {
+		return 0, errReadOnly
+	}
+	n := len(t.d.audit)
+	if !before.IsZero() {
+		t.d.audit = slices.DeleteFunc(t.d.audit, func(e server.AuditEntry) bool { return !e.At.IsZero() && e.At.Before(before) })
+	}
+	if keep > 0 && len(t.d.audit) > keep {
+		if t.flaw == "pruneKeepsOldest" {
+			t.d.audit = t.d.audit[:keep]
+		} else {
+			t.d.audit = t.d.audit[len(t.d.audit)-keep:]
+		}
+	}
+	return n - len(t.d.audit), nil
+}
+
+func (t *memTx) Meta(name string) (string, error) { return get(t.d.meta, name, "meta") }
+func (t *memTx) PutMeta(name, value string) error { return put(t, t.d.meta, name, value) }

@@ -123,7 +123,8 @@ func scribbleAll(tx server.Tx) error {
 	sess.EndedAt = at(99)
 	_, err1 := tx.AddNotification(fullNotification("u2"))
 	_, err2 := tx.AddAudit(fullAuditEntry("T2"))
-	err = errors.Join(tx.PutToken(k), tx.PutToken(fullToken("T2")), tx.PutAccount(acc), tx.PutAccount(fullAccount("u2")),
+	_, err3 := tx.PruneAudit(at(2), 0) // the seeded entry, and the one just added
+	err = errors.Join(err3, tx.PutToken(k), tx.PutToken(fullToken("T2")), tx.PutAccount(acc), tx.PutAccount(fullAccount("u2")),
 		tx.PutSponsorship(fullSponsorship("u2", "T2")), tx.PutLicenceKey(fullLicenceKey("K-2")),
 		tx.PutApplication(fullApplication("app2")), tx.PutSession(sess), tx.PutSession(fullSession("s2")),
 		tx.AcceptTerms("u1", "app2", at(1)), tx.AcceptTerms("u2", "app", at(1)), err1, err2)
