@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"runtime"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -32,20 +33,53 @@ func (s *Server) checkPassword(ctx context.Context, userID, password string) (ha
 		if derr != nil {
 			return nil, false, derr
 		}
-		_ = comparePassword(dummy, []byte(password))
-		return nil, false, nil
+		_, err = comparePasswordLimited(ctx, dummy, []byte(password))
+		return nil, false, err
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	return acc.PasswordHash, comparePassword(acc.PasswordHash, []byte(password)) == nil, nil
+	ok, err = comparePasswordLimited(ctx, acc.PasswordHash, []byte(password))
+	return acc.PasswordHash, ok, err
+}
+
+// bcryptSlots bounds how many password hashes are compared or made at once:
+// half the processors, at least one. bcrypt is slow on purpose, so a flood
+// of wrong-password logins would otherwise take every core and starve the
+// verifications, which need little CPU but need it now. The flood waits its
+// turn instead (or gives up with its request's context).
+var bcryptSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
+
+func withBcryptSlot(ctx context.Context, f func()) error {
+	select {
+	case bcryptSlots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-bcryptSlots }()
+	f()
+	return nil
+}
+
+// comparePasswordLimited is comparePassword in a bcrypt slot.
+func comparePasswordLimited(ctx context.Context, hash, password []byte) (ok bool, err error) {
+	err = withBcryptSlot(ctx, func() { ok = comparePassword(hash, password) == nil })
+	return ok, err
+}
+
+// hashPasswordLimited is hashPassword in a bcrypt slot.
+func hashPasswordLimited(ctx context.Context, password []byte, cost int) (hash []byte, err error) {
+	if serr := withBcryptSlot(ctx, func() { hash, err = hashPassword(password, cost) }); serr != nil {
+		return nil, serr
+	}
+	return hash, err
 }
 
 // dummyHash is a hash of a random password at the policy's cost, made once,
 // that logins for unknown users are compared with.
 func (s *Server) dummyHash() ([]byte, error) {
 	s.dummyOnce.Do(func() {
-		s.dummy, s.dummyErr = hashPassword([]byte(randomString(16, "abcdefghijkmnopqrstuvwxyz23456789")), s.policy.PasswordCost)
+		s.dummy, s.dummyErr = hashPasswordLimited(context.Background(), []byte(randomString(16, "abcdefghijkmnopqrstuvwxyz23456789")), s.policy.PasswordCost)
 	})
 	return s.dummy, s.dummyErr
 }
@@ -71,9 +105,9 @@ type tempPassword struct {
 	hash  []byte
 }
 
-func (s *Server) newTempPassword() (*tempPassword, error) {
+func (s *Server) newTempPassword(ctx context.Context) (*tempPassword, error) {
 	p := randomString(16, "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
-	h, err := hashPassword([]byte(p), s.policy.PasswordCost)
+	h, err := hashPasswordLimited(ctx, []byte(p), s.policy.PasswordCost)
 	if err != nil {
 		return nil, err
 	}

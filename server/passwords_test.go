@@ -2,10 +2,14 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"regexp"
+	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -188,4 +192,41 @@ func TestUnknownUserLoginComparesAPassword(t *testing.T) {
 	if len(costs) != 3 || costs[1] != costs[0] || costs[2] != costs[0] {
 		t.Fatalf("bcrypt costs compared for a user, then two unknown IDs: %v; want three of the same", costs)
 	}
+}
+
+// TestPasswordHashingIsBounded: at most half the processors (at least one)
+// compare or make password hashes at once, so that a flood of
+// wrong-password logins leaves CPU for the verifications.
+func TestPasswordHashingIsBounded(t *testing.T) {
+	f := newFixture(t, server.Policy{})
+	u := f.user()
+	var running, most atomic.Int32
+	defer server.SetPasswordFuncs(
+		func(hash, password []byte) error {
+			n := running.Add(1)
+			defer running.Add(-1)
+			for {
+				m := most.Load()
+				if n <= m || most.CompareAndSwap(m, n) {
+					break
+				}
+			}
+			time.Sleep(5 * time.Millisecond) // hold the slot, so logins overlap
+			return bcrypt.CompareHashAndPassword(hash, password)
+		},
+		bcrypt.GenerateFromPassword)()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			_, err := f.srv.Login(f.ctx, u, "wrong password", "")
+			if !errors.Is(err, server.ErrCredentialsInvalid) {
+				t.Errorf("login: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if limit := int32(max(1, runtime.GOMAXPROCS(0)/2)); most.Load() > limit {
+		t.Fatalf("%d password comparisons ran at once; want at most %d", most.Load(), limit)
+	}
+	t.Logf("at most %d at once", most.Load())
 }
