@@ -286,3 +286,30 @@ func TestOpenAPIServed(t *testing.T) {
 		t.Errorf("the served document (%d bytes) differs from the embedded one (%d bytes)", len(body), len(OpenAPI()))
 	}
 }
+
+// TestOpenAPIPolicySchemaHasEverySetting: the Policy schema lists exactly
+// the keys GET /v1/policy serves, which come from the policy table.
+func TestOpenAPIPolicySchemaHasEverySetting(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	props := doc.Components.Schemas["Policy"].Properties
+	served := (server.Policy{}).Document()
+	for k := range served {
+		if _, ok := props[k]; !ok {
+			t.Errorf("GET /v1/policy serves %q; the OpenAPI Policy schema lacks it", k)
+		}
+	}
+	for k := range props {
+		if _, ok := served[k]; !ok {
+			t.Errorf("the OpenAPI Policy schema lists %q; GET /v1/policy does not serve it", k)
+		}
+	}
+}
