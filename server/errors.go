@@ -60,7 +60,7 @@ var Catalogue = []Entry{
 		"This action cannot be completed at this time. Contact {operator} Customer Support for assistance.", "guide"},
 	{CodeTokenLocked, "login with a locked token",
 		"Your OTP hardware token is locked. You must re-activate your token to your account before you can log into {portal} with a One-Time Password Token. To do this, follow the link below to log in without your One-Time Password Token and proceed to Manage OTP in My Account.", "guide"},
-	{CodeTokenUnusable, "login with a suspended token, one pending activation or approval, or one whose resync is blocked",
+	{CodeTokenUnusable, "login with a suspended token or one pending approval; a resync of a token that is not Active",
 		"You cannot use your token to log into {portal} at this time. Follow the link below to log in without a One-Time Password Token. You may need to re-activate your OTP hardware token by proceeding to Manage OTP in My Account.", "guide"},
 	{CodeTokenExpired, "login with an expired token",
 		"Your OTP Hardware Token has expired. Once you have logged into {portal}, you can renew your OTP Hardware Token by selecting the Manage OTP option on the My Account tab.", "guide"},
