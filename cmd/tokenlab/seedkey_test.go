@@ -56,11 +56,11 @@ func TestServeRefusesAMissingOrWrongSeedKey(t *testing.T) {
 	ctx := context.Background()
 	noEnv := []string{"TOKENLAB_SEED_KEY="}
 	start := time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC)
-	common := []string{"--data", data, "--admin-token", "key-admin", "--virtual-clock", "--clock-start", start.Format(time.RFC3339)}
+	common := []string{"--data", data, "--admin-token", "key-admin-credential-0123", "--virtual-clock", "--clock-start", start.Format(time.RFC3339)}
 
 	// A server with a sealed seed on an activated token.
 	srv, url := startServe(t, bin, common...)
-	c := client.New(url, "key-admin")
+	c := client.New(url, "key-admin-credential-0123")
 	if _, err := c.ImportSeedFile(ctx, admin, []byte("K1, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), server.ImportOptions{Format: "csv"}); err != nil {
 		t.Fatal(err)
 	}
@@ -120,10 +120,10 @@ func TestServeRefusesAMissingOrWrongSeedKey(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			at := start.Add(time.Minute)
-			srv, url := startServe(t, bin, append([]string{"--data", data, "--admin-token", "key-admin", "--virtual-clock", "--clock-start", at.Format(time.RFC3339)}, how.args...)...)
+			srv, url := startServe(t, bin, append([]string{"--data", data, "--admin-token", "key-admin-credential-0123", "--virtual-clock", "--clock-start", at.Format(time.RFC3339)}, how.args...)...)
 			defer func() { srv.Process.Kill(); srv.Wait() }()
 			start = at
-			if _, err := client.New(url, "key-admin").Verify(ctx, "kim", code(at)); err != nil {
+			if _, err := client.New(url, "key-admin-credential-0123").Verify(ctx, "kim", code(at)); err != nil {
 				t.Fatalf("verify with the key from %s: %v", name, err)
 			}
 			if _, err := os.Stat(keyPath); err == nil {
