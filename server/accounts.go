@@ -56,7 +56,7 @@ func (s *Server) CreateAccount(ctx context.Context, actor Actor, n NewAccount) (
 	if err := s.checkNewAccount(n); err != nil {
 		return AccountView{}, err
 	}
-	hash, err := hashPassword([]byte(n.Password), s.policy.PasswordCost)
+	hash, err := s.hash(ctx, []byte(n.Password))
 	if err != nil {
 		return AccountView{}, err
 	}
@@ -263,7 +263,7 @@ func (s *Server) ChangePassword(ctx context.Context, userID, current, next strin
 	}
 	var hash []byte
 	if ok {
-		if hash, err = hashPassword([]byte(next), s.policy.PasswordCost); err != nil {
+		if hash, err = s.hash(ctx, []byte(next)); err != nil {
 			return err
 		}
 	}

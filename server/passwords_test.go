@@ -3,9 +3,12 @@ package server_test
 import (
 	"context"
 	"regexp"
+	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -187,5 +190,50 @@ func TestUnknownUserLoginComparesAPassword(t *testing.T) {
 	}
 	if len(costs) != 3 || costs[1] != costs[0] || costs[2] != costs[0] {
 		t.Fatalf("bcrypt costs compared for a user, then two unknown IDs: %v; want three of the same", costs)
+	}
+}
+
+// TestPasswordHashingLeavesACPU: however many logins arrive at once, the
+// password comparisons and hashes running at once leave a CPU free, so that
+// a flood of wrong-password logins (bcrypt, no credential needed) cannot
+// starve verifications. Unbounded, 32 parallel wrong-password logins on 2
+// CPUs took a verification served beside them from 2.5 ms to 290 ms.
+func TestPasswordHashingLeavesACPU(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	const limit = 3 // GOMAXPROCS 4, less one
+	f := newFixture(t, server.Policy{})
+	u := f.user()
+	var running, most atomic.Int32
+	slow := func() {
+		n := running.Add(1)
+		defer running.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	defer server.SetPasswordFuncs(
+		func(hash, password []byte) error { slow(); return bcrypt.CompareHashAndPassword(hash, password) },
+		func(password []byte, cost int) ([]byte, error) {
+			slow()
+			return bcrypt.GenerateFromPassword(password, cost)
+		})()
+
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			who := u
+			if i%2 == 1 {
+				who = "nobody" // an unknown user's login compares too
+			}
+			if _, err := f.srv.Login(f.ctx, who, "wrong password", ""); server.CodeOf(err) != server.CodeCredentialsInvalid {
+				t.Errorf("login of %s: %v, want credentials_invalid", who, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if m := most.Load(); m > limit || m == 0 {
+		t.Errorf("%d password comparisons ran at once with GOMAXPROCS 4; want 1 to %d, a CPU left for verifications", m, limit)
 	}
 }

@@ -32,6 +32,8 @@ type Server struct {
 	gensMu sync.Mutex
 	gens   map[string]*oath.Generator // decoded seeds, by serial
 
+	pwSlots chan struct{} // see passwordSlots
+
 	dummyOnce sync.Once
 	dummy     []byte // see dummyHash
 	dummyErr  error
@@ -55,7 +57,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.Clock = clock.System{}
 	}
 	p := cfg.Policy.withDefaults()
-	s := &Server{store: cfg.Store, clock: cfg.Clock, policy: p, msgs: newMessages(p), sealer: sl, gens: map[string]*oath.Generator{}}
+	s := &Server{store: cfg.Store, clock: cfg.Clock, policy: p, msgs: newMessages(p), sealer: sl, gens: map[string]*oath.Generator{},
+		pwSlots: make(chan struct{}, passwordSlots())}
 	if err := s.checkSeedKey(context.Background(), cfg.SeedKey); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

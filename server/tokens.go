@@ -527,14 +527,14 @@ func (s *Server) Revoke(ctx context.Context, actor Actor, serial string) (TokenV
 		return TokenView{}, err
 	}
 	if need {
-		if temp, err = s.newTempPassword(); err != nil {
+		if temp, err = s.newTempPassword(ctx); err != nil {
 			return TokenView{}, err
 		}
 	}
 	for {
 		v, err := s.revoke(ctx, actor, serial, temp)
 		if errors.Is(err, errNeedTempPassword) && temp == nil {
-			if temp, err = s.newTempPassword(); err != nil {
+			if temp, err = s.newTempPassword(ctx); err != nil {
 				return TokenView{}, err
 			}
 			continue
