@@ -45,7 +45,8 @@ var DefaultTimeouts = Timeouts{
 const MaxHeaderBytes = 64 << 10
 
 // NewHTTPServer is the http.Server of h on addr with the timeouts t (a
-// zero field is DefaultTimeouts') and MaxHeaderBytes. The timeouts reach
+// zero field is DefaultTimeouts') and MaxHeaderBytes, speaking HTTP/1.1
+// only. The timeouts reach
 // the API's handlers through the server's base context, which is how the
 // seed file route knows how long to allow.
 func NewHTTPServer(addr string, h http.Handler, t Timeouts) *http.Server {
@@ -57,7 +58,15 @@ func NewHTTPServer(addr string, h http.Handler, t Timeouts) *http.Server {
 			*f.v = *f.d
 		}
 	}
+	// HTTP/1.1 only, over TLS too: Go's HTTP/2 server has no header
+	// timeout, so a client that never finishes a header block, or sends no
+	// request after the handshake, would hold the connection until Idle
+	// (2 minutes) instead of ReadHeader (10 s). The API's clients are
+	// portals, scripts and a browser's console: HTTP/1.1 serves them.
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
 	return &http.Server{
+		Protocols:         &protocols,
 		Addr:              addr,
 		Handler:           h,
 		ReadHeaderTimeout: t.ReadHeader,

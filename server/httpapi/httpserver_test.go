@@ -2,9 +2,16 @@ package httpapi_test
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -194,4 +201,70 @@ func TestHugeHeadersAreRefused(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("headers of %d bytes: %s", httpapi.MaxHeaderBytes+8192, resp.Status)
 	}
+}
+
+// TestSlowHeadersAreCutOverTLS: over TLS too, as tokenlab serve runs with
+// --tls-cert, a client that has not finished its headers after ReadHeader
+// is cut off, and so is one that sends no request after the handshake. HTTP/2
+// would hold both until Idle: Go's HTTP/2 server has no header timeout, and
+// an unfinished header block (HEADERS without END_HEADERS) opens no stream.
+func TestSlowHeadersAreCutOverTLS(t *testing.T) {
+	t.Parallel()
+	tm := testTimeouts
+	tm.Idle = 2 * closedWithin // so that only ReadHeader can close in time
+	srv, _ := servertest.New(t, server.Policy{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httpapi.NewHTTPServer(ln.Addr().String(), httpapi.New(srv, httpapi.Options{AdminToken: adminToken}), tm)
+	hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{selfSigned(t)}}
+	go hs.ServeTLS(ln, "", "")
+	t.Cleanup(func() { hs.Close() })
+
+	for _, tc := range []struct {
+		name   string
+		h1     string // what an HTTP/1.1 client sends
+		h2Hdrs bool   // whether an HTTP/2 client sends an unfinished header block
+	}{
+		{"unfinished headers", "GET /v1/clock HTTP/1.1\r\nHost: x\r\n", true},
+		{"no request after the handshake", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dial(t, ln.Addr().String())
+			tc2 := tls.Client(c, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
+			if err := tc2.Handshake(); err != nil {
+				t.Fatal(err)
+			}
+			proto := tc2.ConnectionState().NegotiatedProtocol
+			if proto == "h2" {
+				// The preface, empty SETTINGS, and HEADERS on stream 1 without
+				// END_HEADERS (":method GET", HPACK index 2).
+				io.WriteString(tc2, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+				tc2.Write([]byte{0, 0, 0, 0x4, 0, 0, 0, 0, 0})
+				if tc.h2Hdrs {
+					tc2.Write([]byte{0, 0, 1, 0x1, 0, 0, 0, 0, 1, 0x82})
+				}
+			} else {
+				io.WriteString(tc2, tc.h1)
+			}
+			expectClosed(t, tc2, fmt.Sprintf("%s over TLS (ALPN %q)", tc.name, proto))
+		})
+	}
+}
+
+// selfSigned is a throwaway certificate for 127.0.0.1.
+func selfSigned(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
