@@ -182,7 +182,12 @@ func TestCoreContract(t *testing.T) {
 	e.ok(s, b, 200)
 	s, b = e.do("POST", "/v1/tokens/VIRT0616534657375/revoke", serviceToken, map[string]string{"by": "user", "user_id": "alice"})
 	e.ok(s, b, 200)
+	// The outbox holds the temporary password the revocation just sent: with
+	// it, whoever holds the service credential could log in as alice. It is
+	// the administrator's alone.
 	s, b = e.do("GET", "/v1/notifications?user_id=alice", serviceToken, nil)
+	e.refused(s, b, 403, "forbidden")
+	s, b = e.do("GET", "/v1/notifications?user_id=alice", adminToken, nil)
 	e.ok(s, b, 200)
 	var ns []server.Notification
 	if err := json.Unmarshal(b, &ns); err != nil || len(ns) < 3 || ns[len(ns)-1].Kind != "temporary_password" {

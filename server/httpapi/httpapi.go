@@ -147,7 +147,7 @@ var routes = []Route{
 	{"POST", "/v1/sessions/{id}/elevate", service, (*api).elevate},
 	{"POST", "/v1/sessions/{id}/access", service, (*api).accessApp},
 	{"DELETE", "/v1/sessions/{id}", service, (*api).logout},
-	{"GET", "/v1/notifications", service, (*api).notifications},
+	{"GET", "/v1/notifications", admin, (*api).notifications}, // it holds temporary passwords and codes
 	{"GET", "/v1/audit", admin, (*api).audit},
 	{"GET", "/v1/clock", service, (*api).getClock},
 	{"POST", "/v1/clock", admin, (*api).moveClock},
