@@ -28,7 +28,7 @@
 // (server.Catalogue, plus unauthorized, internal and unavailable here) and
 // the HTTP status StatusOf gives. Malformed JSON, unknown fields, wrong
 // types, missing fields, a key twice in one object and a field name in
-// another case (see checkKeys) are bad_request (400); a body over 1 MiB is
+// another case (see checkKeys) are bad_request (400); a body over 64 KiB is
 // bad_request with 413 (seed files on /v1/inventory may be 64 MiB). A
 // refused request changes nothing, except what the lifecycle says a failed
 // attempt changes
@@ -59,9 +59,11 @@ import (
 	"github.com/tokenlab/tokenlab/server"
 )
 
-// Body limits.
+// Body limits. A JSON body of the API is a few hundred bytes (an
+// application's terms the longest); 64 KiB leaves room and bounds what the
+// duplicate-key check, which anyone with a credential can make run, costs.
 const (
-	MaxBody     = 1 << 20
+	MaxBody     = 64 << 10
 	MaxSeedFile = 64 << 20
 )
 

@@ -29,7 +29,7 @@ type Timeouts struct {
 	SeedFile time.Duration
 }
 
-// DefaultTimeouts are tokenlab serve's. Read and Write leave a 1 MiB body
+// DefaultTimeouts are tokenlab serve's. Read and Write leave a 64 KiB body
 // 30 s (35 KB/s); SeedFile leaves a 64 MiB seed file 10 minutes (110 KB/s).
 var DefaultTimeouts = Timeouts{
 	ReadHeader: 10 * time.Second,
