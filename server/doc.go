@@ -118,6 +118,7 @@
 //	AllowShortSecrets     allow_short_secrets          false
 //	AuditRetention        audit_retention_days         400 days
 //	AuditMaxEntries       audit_max_entries            1000000 entries
+//	NoNextCodeChallenge   no_next_code_challenge       false
 //	PasswordCost          -                            10
 //
 // A failing activation or resync attempt is answered otp_incorrect even when

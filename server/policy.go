@@ -98,6 +98,10 @@ type Policy struct {
 	AuditRetention  time.Duration
 	AuditMaxEntries int
 
+	// NoNextCodeChallenge turns off the next-code challenge (see
+	// VerifyOrChallenge): a code outside the login window is then a wrong
+	// code whatever the sync window says.
+	NoNextCodeChallenge bool
 	// PasswordCost is the bcrypt cost.
 	PasswordCost int
 }

@@ -32,6 +32,8 @@ type Server struct {
 	gensMu sync.Mutex
 	gens   map[string]*oath.Generator // decoded seeds, by serial
 
+	challenges challenges // pending next-code challenges (nextcode.go)
+
 	dummyOnce sync.Once
 	dummy     []byte // see dummyHash
 	dummyErr  error
@@ -115,11 +117,19 @@ func (a Actor) String() string {
 // commits what fn wrote before refusing — a failure counter, a lock — and is
 // audited with its code; any other error rolls everything back.
 func (s *Server) do(ctx context.Context, actor Actor, action, target string, fn func(tx Tx, now time.Time) error) error {
+	return s.doOutcome(ctx, actor, action, target, func(tx Tx, now time.Time) (string, error) { return "", fn(tx, now) })
+}
+
+// doOutcome is do for an action whose success has more than one outcome: a
+// non-empty outcome from fn is the audit entry's instead of "ok".
+func (s *Server) doOutcome(ctx context.Context, actor Actor, action, target string, fn func(tx Tx, now time.Time) (string, error)) error {
 	var refusal *Error
 	err := s.store.Update(ctx, func(tx Tx) error {
 		now := s.clock.Now()
-		err := fn(tx, now)
-		outcome := "ok"
+		outcome, err := fn(tx, now)
+		if outcome == "" {
+			outcome = "ok"
+		}
 		if err != nil {
 			if !errors.As(err, &refusal) {
 				return err

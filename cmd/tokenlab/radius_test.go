@@ -242,6 +242,21 @@ func TestRadclientAgainstTheRealBinary(t *testing.T) {
 	rs.advance(t, "30s")
 	mustReceive(t, rs.radclient(t, rc, req(tk.user, rs.code(t, tk, 0))...), "Access-Reject", catalogue(t, server.CodeTokenLocked, pol))
 
+	// A token that jumped ten steps: a challenge, then its next code with
+	// the challenge's State resynchronises it and is accepted.
+	tk3 := rs.activeToken(t, "vpnuser3")
+	out3 := rs.radclient(t, rc, req(tk3.user, rs.code(t, tk3, 10))...)
+	mustReceive(t, out3, "Access-Challenge", server.NextCodeMessage)
+	m := regexp.MustCompile(`(?m)^\s*State = (0x[0-9a-f]+)$`).FindStringSubmatch(out3)
+	if m == nil {
+		t.Fatalf("no State in the challenge:\n%s", out3)
+	}
+	rs.advance(t, "30s")
+	mustReceive(t, rs.radclient(t, rc, append(req(tk3.user, rs.code(t, tk3, 10)), "State = "+m[1])...), "Access-Accept", "")
+	// The drift is learned: the following code is accepted at once.
+	rs.advance(t, "30s")
+	mustReceive(t, rs.radclient(t, rc, req(tk3.user, rs.code(t, tk3, 10))...), "Access-Accept", "")
+
 	// A retransmission (the same packet from the same port) gets the same
 	// answer, and the good code is not turned into a replay.
 	tk2 := rs.activeToken(t, "vpnuser2")

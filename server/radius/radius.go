@@ -37,6 +37,14 @@ type Verifier interface {
 	Verify(ctx context.Context, userID, otp string) (server.Verification, error)
 }
 
+// Challenger is a service with the next-code challenge (*server.Server):
+// with it, a code outside the login window but inside the sync window gets
+// an Access-Challenge whose State the next code's request carries back.
+type Challenger interface {
+	VerifyOrChallenge(ctx context.Context, userID, otp string) (server.Verification, *server.Challenge, error)
+	AnswerChallenge(ctx context.Context, userID, challengeID, otp string) (server.Verification, error)
+}
+
 // DefaultRetransmitWindow is how long an answer is kept for retransmissions.
 const DefaultRetransmitWindow = 5 * time.Second
 
@@ -73,6 +81,7 @@ type Outcome string
 const (
 	Accepted      Outcome = "accept"
 	Rejected      Outcome = "reject"
+	Challenged    Outcome = "challenge"
 	StatusAnswer  Outcome = "status"
 	Retransmitted Outcome = "retransmission"
 	// Drops: never answered.
@@ -315,7 +324,24 @@ func (s *Server) answer(ctx context.Context, req *radius.Packet, ev Event) (*rad
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	_, err = s.cfg.Service.Verify(ctx, user, otp)
+	var ch *server.Challenge
+	if c, ok := s.cfg.Service.(Challenger); ok {
+		if state, serr := rfc2865.State_Lookup(req); serr == nil {
+			ev.Kind = "challenge_answer"
+			_, err = c.AnswerChallenge(ctx, user, string(state), otp)
+		} else {
+			_, ch, err = c.VerifyOrChallenge(ctx, user, otp)
+		}
+	} else {
+		_, err = s.cfg.Service.Verify(ctx, user, otp)
+	}
+	if err == nil && ch != nil {
+		ev.Outcome = Challenged
+		resp := req.Response(radius.CodeAccessChallenge)
+		rfc2865.State_Set(resp, []byte(ch.ID))
+		addReplyMessage(resp, server.NextCodeMessage)
+		return resp, ev
+	}
 	if err == nil {
 		ev.Outcome = Accepted
 		return req.Response(radius.CodeAccessAccept), ev

@@ -320,3 +320,43 @@ func TestStatusServer(t *testing.T) {
 		t.Fatal("answered an unsigned Status-Server")
 	}
 }
+
+// TestNextCodeChallenge: a token ten steps fast gets an Access-Challenge;
+// the next code with the challenge's State is accepted.
+func TestNextCodeChallenge(t *testing.T) {
+	f := newFixture(t, server.Policy{})
+	tk := f.activeToken()
+	resp := f.answer(f.request(tk.user, tk.code(f.step()+10)))
+	if resp.Code != radius.CodeAccessChallenge || replyMessage(resp) != server.NextCodeMessage {
+		t.Fatalf("%v %q", resp.Code, replyMessage(resp))
+	}
+	state := rfc2865.State_Get(resp)
+	if len(state) == 0 {
+		t.Fatal("no State")
+	}
+	f.clk.Step(30 * time.Second)
+	p := f.request(tk.user, tk.code(f.step()+10))
+	rfc2865.State_Set(p, state)
+	tlradius.SignRequest(p)
+	if resp := f.answer(p); resp.Code != radius.CodeAccessAccept {
+		t.Fatalf("next code: %v %q", resp.Code, replyMessage(resp))
+	}
+	v, err := f.srv.Token(f.ctx, tk.serial)
+	if err != nil || v.DriftSteps != 10 {
+		t.Fatalf("%+v %v", v, err)
+	}
+
+	// A wrong answer is a wrong code.
+	f.clk.Step(30 * time.Second)
+	resp = f.answer(f.request(tk.user, tk.code(f.step()+30)))
+	if resp.Code != radius.CodeAccessChallenge {
+		t.Fatalf("%v", resp.Code)
+	}
+	p = f.request(tk.user, tk.code(f.step()+30))
+	rfc2865.State_Set(p, rfc2865.State_Get(resp))
+	tlradius.SignRequest(p)
+	f.expectReject(f.answer(p), server.CodeOTPInvalid)
+	if f.rs.Count(tlradius.Challenged) != 2 {
+		t.Fatal("challenges not counted")
+	}
+}
