@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -140,6 +141,10 @@ func (s *Server) doOutcome(ctx context.Context, actor Actor, action, target stri
 		if refusal != nil {
 			detail = refusal.Detail
 		}
+		if o, _ := ctx.Value(originKey{}).(string); o != "" {
+			// First, so that clipping a long detail keeps it.
+			detail = strings.TrimSuffix("via "+o+"; "+detail, "; ")
+		}
 		_, aerr := tx.AddAudit(auditEntry(AuditEntry{At: now, Actor: actor.String(), Action: action, Target: target, Outcome: outcome, Detail: detail}))
 		return aerr
 	})
@@ -150,6 +155,15 @@ func (s *Server) doOutcome(ctx context.Context, actor Actor, action, target stri
 		return refusal
 	}
 	return nil
+}
+
+type originKey struct{}
+
+// WithOrigin returns a context that says where a call comes from, e.g.
+// "radius 10.0.0.7:41234": the audit entries of the calls made with it
+// record it in their detail ("via radius 10.0.0.7:41234; …").
+func WithOrigin(ctx context.Context, origin string) context.Context {
+	return context.WithValue(ctx, originKey{}, origin)
 }
 
 // view runs fn in a read transaction.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +25,10 @@ import (
 	tlradius "github.com/tokenlab/tokenlab/server/radius"
 )
 
-const radiusSecret = "radius-test-secret-0123456789"
+const (
+	radiusSecret     = "radius-test-secret-0123456789"
+	radiusAdminToken = "radius-admin-credential-0123456789"
+)
 
 // requireRadclient returns FreeRADIUS's radclient (Debian package
 // freeradius-utils, installed by make setup). Outside CI a missing radclient
@@ -45,8 +49,8 @@ func requireRadclient(t *testing.T) string {
 // radiusServe is tokenlab serve --virtual-clock --radius: its API client
 // and its RADIUS address.
 type radiusServe struct {
-	c      *client.Client
-	radius string
+	c           *client.Client
+	url, radius string
 }
 
 func startRadiusServe(t *testing.T, bin string, extra ...string) radiusServe {
@@ -56,7 +60,7 @@ func startRadiusServe(t *testing.T, bin string, extra ...string) radiusServe {
 	if err := os.WriteFile(clients, []byte("# the tests\n127.0.0.1/32 "+radiusSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	const adminToken = "radius-admin-credential-0123456789"
+	const adminToken = radiusAdminToken
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--virtual-clock",
 		"--admin-token", adminToken, "--radius", "127.0.0.1:0", "--radius-clients", clients, "--store", filepath.Join(dir, "tokens.json")}, extra...)
 	cmd := exec.Command(bin, args...)
@@ -92,7 +96,7 @@ func startRadiusServe(t *testing.T, bin string, extra ...string) radiusServe {
 	}()
 	select {
 	case a := <-found:
-		return radiusServe{c: client.New(a.url, adminToken), radius: a.radius}
+		return radiusServe{c: client.New(a.url, adminToken), url: a.url, radius: a.radius}
 	case <-time.After(30 * time.Second): // bounds a real process start
 		t.Fatal("tokenlab serve --radius did not start listening")
 	}
@@ -283,6 +287,36 @@ func TestRadclientAgainstTheRealBinary(t *testing.T) {
 	}
 	if radius.Code(answers[0][0]) != radius.CodeAccessAccept || string(answers[0]) != string(answers[1]) {
 		t.Fatalf("retransmission: % x then % x", answers[0], answers[1])
+	}
+
+	// /metrics counts the requests by client entry and outcome; the audit
+	// log names the RADIUS client and never a code.
+	hreq, _ := http.NewRequest("GET", rs.url+"/metrics", nil)
+	hreq.Header.Set("Authorization", "Bearer "+radiusAdminToken)
+	hresp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(hresp.Body)
+	hresp.Body.Close()
+	for _, want := range []string{
+		`tokenlab_radius_requests_total{client="127.0.0.1/32",kind="access",outcome="accept"} 3`,
+		`tokenlab_radius_requests_total{client="127.0.0.1/32",kind="access",outcome="drop_message_authenticator"} 2`,
+		`tokenlab_radius_requests_total{client="127.0.0.1/32",kind="access",outcome="retransmission"} 1`,
+		`tokenlab_radius_requests_total{client="127.0.0.1/32",kind="access",outcome="challenge"} 1`,
+		`tokenlab_radius_requests_total{client="127.0.0.1/32",kind="challenge_answer",outcome="accept"} 1`,
+		`tokenlab_radius_requests_total{client="127.0.0.1/32",kind="status",outcome="status"} 1`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	es, err := rs.c.Audit(context.Background(), tk.user, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) == 0 || !strings.HasPrefix(es[len(es)-1].Detail, "via radius 127.0.0.1:") {
+		t.Fatalf("audit: %+v", es)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/tokenlab/tokenlab/emulator"
@@ -243,6 +244,7 @@ func (a *app) serve(f serveFlags) error {
 		scheme = "https"
 	}
 	url := scheme + "://" + ln.Addr().String()
+	registry := prometheus.NewRegistry() // the API's metrics and RADIUS's, on /metrics
 	var rs *radius.Server
 	if f.radiusAddr != "" {
 		rconn, err := net.ListenPacket("udp", f.radiusAddr)
@@ -250,7 +252,7 @@ func (a *app) serve(f serveFlags) error {
 			ln.Close()
 			return fmt.Errorf("cannot listen for RADIUS on %s: %w", f.radiusAddr, err)
 		}
-		rs, err = radius.New(radius.Config{Service: srv, Clients: radiusClients, Observe: radiusLog(logger)})
+		rs, err = radius.New(radius.Config{Service: srv, Clients: radiusClients, Observe: radiusLog(logger), Registry: registry})
 		if err != nil {
 			rconn.Close()
 			ln.Close()
@@ -276,7 +278,7 @@ func (a *app) serve(f serveFlags) error {
 		return err
 	}
 	api := httpapi.New(srv, httpapi.Options{AdminToken: adminToken, ServiceToken: serviceToken, VirtualClock: vclk, Logger: logger,
-		MetricsToken: metricsToken, MetricsPublic: f.metricsPublic})
+		MetricsToken: metricsToken, MetricsPublic: f.metricsPublic, Registry: registry})
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
 	mux.Handle("/healthz", api)

@@ -26,6 +26,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
@@ -60,18 +61,28 @@ type Config struct {
 	Now func() time.Time
 	// Timeout bounds one verification (default 10 s).
 	Timeout time.Duration
-	// Observe, when set, is told of every request's outcome (metrics,
-	// logs). It is never given the password or the code.
+	// Observe, when set, is told of every request's outcome (logs). It is
+	// never given the password or the code.
 	Observe func(Event)
+	// Registry, when set, receives the listener's metrics:
+	// tokenlab_radius_requests_total{client,kind,outcome} and
+	// tokenlab_radius_request_duration_seconds{kind}.
+	Registry prometheus.Registerer
 }
 
 // Event is one request's outcome, as the listener reports it.
 type Event struct {
-	Client  netip.AddrPort
-	Kind    string // "access", "status" or "" for a dropped packet
-	User    string // the User-Name of an Access-Request
-	Outcome Outcome
-	Code    server.Code // the refusal's code, for a reject
+	Client netip.AddrPort
+	// ClientNet is the clients file's entry the request came from, or
+	// "unknown".
+	ClientNet string
+	// Duration is how long the answer took (zero for a drop before any
+	// work).
+	Duration time.Duration
+	Kind     string // "access", "status" or "" for a dropped packet
+	User     string // the User-Name of an Access-Request
+	Outcome  Outcome
+	Code     server.Code // the refusal's code, for a reject
 }
 
 // Outcome is what became of a request.
@@ -102,6 +113,9 @@ type Server struct {
 	cache map[cacheKey]*cacheEntry
 
 	counts sync.Map // Outcome → *atomic.Uint64
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
 
 	connMu sync.Mutex
 	conn   net.PacketConn
@@ -137,7 +151,21 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	return &Server{cfg: cfg, cache: map[cacheKey]*cacheEntry{}}, nil
+	s := &Server{cfg: cfg, cache: map[cacheKey]*cacheEntry{}}
+	if cfg.Registry != nil {
+		s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tokenlab_radius_requests_total",
+			Help: "RADIUS requests by client (its clients-file entry), kind (access, challenge_answer, status) and outcome (accept, reject, challenge, status, retransmission, or drop_…)."},
+			[]string{"client", "kind", "outcome"})
+		s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tokenlab_radius_request_duration_seconds",
+			Help: "RADIUS answer latency by kind.", Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}}, []string{"kind"})
+		if err := cfg.Registry.Register(s.requests); err != nil {
+			return nil, err
+		}
+		if err := cfg.Registry.Register(s.latency); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // Count is how many requests had the outcome.
@@ -154,6 +182,12 @@ func (s *Server) count(ev Event) {
 		v, _ = s.counts.LoadOrStore(ev.Outcome, new(atomic.Uint64))
 	}
 	v.(*atomic.Uint64).Add(1)
+	if s.requests != nil {
+		s.requests.WithLabelValues(ev.ClientNet, ev.Kind, string(ev.Outcome)).Inc()
+		if ev.Duration > 0 {
+			s.latency.WithLabelValues(ev.Kind).Observe(ev.Duration.Seconds())
+		}
+	}
 	if s.cfg.Observe != nil {
 		s.cfg.Observe(ev)
 	}
@@ -226,9 +260,13 @@ func (s *Server) Close() error {
 // Handle answers one request packet from a client address: the response
 // packet's bytes, or nil for a packet that is dropped.
 func (s *Server) Handle(ctx context.Context, from netip.AddrPort, b []byte) []byte {
+	began := time.Now()
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	ev := Event{Client: from}
+	ev := Event{Client: from, ClientNet: "unknown"}
 	cl, ok := lookup(s.cfg.Clients, from.Addr())
+	if ok {
+		ev.ClientNet = cl.Net.String()
+	}
 	if !ok {
 		ev.Outcome = DropUnknownClient
 		s.count(ev)
@@ -288,6 +326,7 @@ func (s *Server) Handle(ctx context.Context, from netip.AddrPort, b []byte) []by
 		e.resp, e.at = out, s.cfg.Now()
 	}
 	s.mu.Unlock()
+	ev.Duration = time.Since(began)
 	s.count(ev)
 	return out
 }
@@ -322,7 +361,7 @@ func (s *Server) answer(ctx context.Context, req *radius.Packet, ev Event) (*rad
 		ev.Outcome, ev.Code = Rejected, server.CodeBadRequest
 		return reject(req, catalogue(server.CodeBadRequest, "User-Password (PAP) is required")), ev
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(server.WithOrigin(ctx, "radius "+ev.Client.String()), s.cfg.Timeout)
 	defer cancel()
 	var ch *server.Challenge
 	if c, ok := s.cfg.Service.(Challenger); ok {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
@@ -34,6 +35,7 @@ type fixture struct {
 	now  atomic.Int64 // the retransmission cache's clock, in ns
 	n    int
 	conn net.Conn // one source port, as a NAS retransmits from
+	reg  *prometheus.Registry
 }
 
 func newFixture(t *testing.T, pol server.Policy) *fixture {
@@ -45,7 +47,8 @@ func newFixture(t *testing.T, pol server.Policy) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.rs, err = tlradius.New(tlradius.Config{Service: srv, Clients: cs, Now: func() time.Time { return time.Unix(0, f.now.Load()) }})
+	f.reg = prometheus.NewRegistry()
+	f.rs, err = tlradius.New(tlradius.Config{Service: srv, Clients: cs, Registry: f.reg, Now: func() time.Time { return time.Unix(0, f.now.Load()) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,4 +362,72 @@ func TestNextCodeChallenge(t *testing.T) {
 	if f.rs.Count(tlradius.Challenged) != 2 {
 		t.Fatal("challenges not counted")
 	}
+}
+
+// TestMetricsAndAudit: the requests and their outcomes are in the metrics,
+// by client entry, and in the audit log with the client's address; never
+// the code.
+func TestMetricsAndAudit(t *testing.T) {
+	f := newFixture(t, server.Policy{})
+	tk := f.activeToken()
+	code := tk.code(f.step())
+	f.answer(f.request(tk.user, code))
+	f.answer(f.request(tk.user, code))
+	p := radius.New(radius.CodeAccessRequest, []byte(secret))
+	rfc2865.UserName_SetString(p, tk.user)
+	f.exchange(p, 200*time.Millisecond)
+	for _, c := range []struct {
+		kind, outcome string
+		want          float64
+	}{
+		{"access", "accept", 1},
+		{"access", "reject", 1},
+		{"access", "drop_message_authenticator", 1},
+	} {
+		got := counter(t, f.reg, "tokenlab_radius_requests_total", map[string]string{"client": "127.0.0.1/32", "kind": c.kind, "outcome": c.outcome})
+		if got != c.want {
+			t.Errorf("%s %s: %v, want %v", c.kind, c.outcome, got, c.want)
+		}
+	}
+	es, err := f.srv.Audit(f.ctx, tk.user, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var via int
+	for _, e := range es {
+		if strings.Contains(e.Detail, code) || strings.Contains(e.Outcome, code) {
+			t.Fatalf("the code is in the audit log: %+v", e)
+		}
+		if e.Action == "token.verify" && strings.HasPrefix(e.Detail, "via radius 127.0.0.1:") {
+			via++
+		}
+	}
+	if via != 2 {
+		t.Fatalf("%d audit entries name the RADIUS client, want 2: %+v", via, es)
+	}
+}
+
+// counter is a counter's value, by name and labels, in a registry (0 when
+// it has none).
+func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			ok := len(m.GetLabel()) == len(labels)
+			for _, l := range m.GetLabel() {
+				ok = ok && labels[l.GetName()] == l.GetValue()
+			}
+			if ok {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
