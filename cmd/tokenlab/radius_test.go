@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +24,9 @@ import (
 	"github.com/tokenlab/tokenlab/internal/oath"
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/client"
+	"github.com/tokenlab/tokenlab/server/httpapi"
 	tlradius "github.com/tokenlab/tokenlab/server/radius"
+	"github.com/tokenlab/tokenlab/server/servertest"
 )
 
 const (
@@ -349,6 +353,60 @@ func TestRadiusClientsFileIsCheckedAtStart(t *testing.T) {
 		}
 		if strings.Contains(stderr, "too-short") || strings.Contains(stderr, radiusSecret) {
 			t.Errorf("the error quotes a secret: %s", stderr)
+		}
+	}
+}
+
+// TestBenchRadius: bench --server radius://… runs the load over HTTP and
+// then over RADIUS on the same server, every answer checked.
+func TestBenchRadius(t *testing.T) {
+	srv, vclk, err := servertest.Open(t.TempDir(), server.Policy{PasswordCost: 4}, time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(httpapi.New(srv, httpapi.Options{AdminToken: "bench-admin-credential-01234567", VirtualClock: vclk}))
+	defer hs.Close()
+	cs, _ := tlradius.ParseClientsBytes([]byte("127.0.0.1 " + radiusSecret))
+	rs, err := tlradius.New(tlradius.Config{Service: srv, Clients: cs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go rs.Serve(conn)
+	defer rs.Close()
+	t.Setenv("TOKENLAB_ADMIN_TOKEN", "bench-admin-credential-01234567")
+	code, out, errOut := runCLI(t, "bench", "--server", "radius://"+radiusSecret+"@"+conn.LocalAddr().String(), "--api", hs.URL,
+		"--duration", "500ms", "--tokens", "10", "--concurrency", "4", "--benchtime", "20ms", "--json")
+	if code != 0 {
+		t.Fatalf("bench: %d %s", code, errOut)
+	}
+	var got struct {
+		Load, RadiusLoad *struct {
+			Verifications          int
+			VerificationsPS        float64 `json:"verifications_per_s"`
+			Fresh, Wrong, Replayed int
+		}
+	}
+	got.Load, got.RadiusLoad = nil, nil
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	json.Unmarshal(raw["load"], &got.Load)
+	json.Unmarshal(raw["radius_load"], &got.RadiusLoad)
+	if got.Load == nil || got.RadiusLoad == nil || got.RadiusLoad.Verifications < 10 || got.RadiusLoad.VerificationsPS <= 0 || got.RadiusLoad.Fresh == 0 {
+		t.Fatalf("%s", out)
+	}
+	if rs.Count(tlradius.Accepted) != uint64(got.RadiusLoad.Fresh) {
+		t.Fatalf("the listener accepted %d, the load test sent %d fresh codes", rs.Count(tlradius.Accepted), got.RadiusLoad.Fresh)
+	}
+	for _, bad := range []string{"radius://127.0.0.1:1812", "radius://secret@127.0.0.1"} {
+		if code, _, _ := runCLI(t, "bench", "--server", bad, "--benchtime", "1ms"); code != 2 {
+			t.Errorf("%s: exit %d, want 2", bad, code)
 		}
 	}
 }
