@@ -109,8 +109,9 @@ const (
 type Server struct {
 	cfg Config
 
-	mu    sync.Mutex
-	cache map[cacheKey]*cacheEntry
+	mu     sync.Mutex
+	cache  map[cacheKey]*cacheEntry
+	pruned time.Time // when pruneLocked last ran
 
 	counts sync.Map // Outcome → *atomic.Uint64
 
@@ -331,12 +332,13 @@ func (s *Server) Handle(ctx context.Context, from netip.AddrPort, b []byte) []by
 	return out
 }
 
-// pruneLocked forgets the answers older than the window, when the cache has
-// grown.
+// pruneLocked forgets the answers older than the window, at most twice a
+// window: a scan per request would cost the whole cache each time.
 func (s *Server) pruneLocked(now time.Time) {
-	if len(s.cache) < 1024 {
+	if now.Sub(s.pruned) < s.cfg.RetransmitWindow/2 && now.After(s.pruned) {
 		return
 	}
+	s.pruned = now
 	for k, e := range s.cache {
 		if now.Sub(e.at) >= s.cfg.RetransmitWindow && e.resp != nil {
 			delete(s.cache, k)
