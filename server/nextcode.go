@@ -191,3 +191,59 @@ func (s *Server) AnswerChallenge(ctx context.Context, userID, challengeID, otp s
 	})
 	return out, err
 }
+
+// VerifyPasswordAndCode is VerifyOrChallenge for a secret that is the
+// account's password followed by the code (the token's number of digits),
+// as VPNs send it in RADIUS's User-Password under the policy's
+// RadiusPasswordAndCode. A wrong password is credentials_invalid, and then
+// the code is not checked: it neither counts nor is used.
+func (s *Server) VerifyPasswordAndCode(ctx context.Context, userID, passwordAndCode string) (Verification, *Challenge, error) {
+	if err := s.checkIDs(userRef(&userID)); err != nil {
+		return Verification{}, nil, err
+	}
+	digits := 6
+	_ = s.view(ctx, func(tx Tx) error {
+		acc, err := tx.Account(userID)
+		if err != nil {
+			return err
+		}
+		t, err := s.loginToken(tx, acc)
+		if err == nil {
+			digits = t.Digits
+		}
+		return nil
+	})
+	if len(passwordAndCode) <= digits {
+		return Verification{}, nil, s.refuse(CodeCredentialsInvalid, "the password and the %d-digit code are required", digits)
+	}
+	split := len(passwordAndCode) - digits
+	password, otp := passwordAndCode[:split], passwordAndCode[split:]
+	checked, ok, err := s.checkPassword(ctx, userID, password)
+	if err != nil {
+		return Verification{}, nil, err
+	}
+	var (
+		out Verification
+		nc  nextCode
+		ch  *Challenge
+	)
+	err = s.doOutcome(ctx, AsUser(userID), "token.verify", userID, func(tx Tx, now time.Time) (string, error) {
+		acc, err := s.passwordChecked(tx, userID, checked, ok)
+		if err != nil {
+			return "", err
+		}
+		var t Token
+		out, t, err = s.verifyOrChallengeTx(tx, now, acc, otp, &nc)
+		if err != nil || nc.serial == "" {
+			return "", err
+		}
+		exp := now.Add(challengeSteps * time.Duration(t.PeriodS) * time.Second)
+		ch = &Challenge{Serial: nc.serial, ExpiresAt: exp}
+		ch.ID = s.challenges.add(pendingChallenge{user: userID, serial: nc.serial, step: nc.step, expires: exp}, now)
+		return "next_code_required", nil
+	})
+	if err != nil {
+		return Verification{}, nil, err
+	}
+	return out, ch, nil
+}

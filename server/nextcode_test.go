@@ -137,3 +137,40 @@ func TestNextCodeChallengeBounds(t *testing.T) {
 		t.Fatal("challenged with the challenge off")
 	}
 }
+
+// TestVerifyPasswordAndCode: the password followed by the code; a wrong
+// password is credentials_invalid and leaves the code unused and uncounted.
+func TestVerifyPasswordAndCode(t *testing.T) {
+	f := newFixture(t, server.Policy{RadiusPasswordAndCode: true})
+	u, d := f.activeToken()
+	code := d.code(f.clk.Now())
+	_, _, err := f.srv.VerifyPasswordAndCode(f.ctx, u, "wrong password"+code)
+	f.expectCode(err, server.CodeCredentialsInvalid)
+	if got := f.status(d.serial).FailCount; got != 0 {
+		t.Fatalf("a wrong password counted against the token: %d", got)
+	}
+	v, ch, err := f.srv.VerifyPasswordAndCode(f.ctx, u, "correct horse battery"+code)
+	f.ok(err)
+	if ch != nil || v.Serial != d.serial {
+		t.Fatalf("%+v %+v", v, ch)
+	}
+	_, _, err = f.srv.VerifyPasswordAndCode(f.ctx, u, "correct horse battery"+code)
+	f.expectCode(err, server.CodeOTPReplayed)
+	_, _, err = f.srv.VerifyPasswordAndCode(f.ctx, u, "correct horse battery"+d.wrong(f.clk.Now()))
+	f.expectCode(err, server.CodeOTPInvalid)
+	_, _, err = f.srv.VerifyPasswordAndCode(f.ctx, u, "1234")
+	f.expectCode(err, server.CodeCredentialsInvalid)
+	_, _, err = f.srv.VerifyPasswordAndCode(f.ctx, "nobody", "correct horse battery"+code)
+	f.expectCode(err, server.CodeCredentialsInvalid)
+	// Ten steps fast: the challenge, answered with the code alone.
+	d.offset = 10 * 30 * time.Second
+	f.nextStepOf(d)
+	_, ch, err = f.srv.VerifyPasswordAndCode(f.ctx, u, "correct horse battery"+d.code(f.clk.Now()))
+	f.ok(err)
+	if ch == nil {
+		t.Fatal("no challenge")
+	}
+	f.nextStepOf(d)
+	_, err = f.srv.AnswerChallenge(f.ctx, u, ch.ID, d.code(f.clk.Now()))
+	f.ok(err)
+}

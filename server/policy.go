@@ -102,6 +102,10 @@ type Policy struct {
 	// VerifyOrChallenge): a code outside the login window is then a wrong
 	// code whatever the sync window says.
 	NoNextCodeChallenge bool
+	// RadiusPasswordAndCode makes a RADIUS User-Password the account's
+	// password followed by the code (a common VPN mode), instead of the code
+	// alone; a challenge's answer is still the code alone.
+	RadiusPasswordAndCode bool
 	// PasswordCost is the bcrypt cost.
 	PasswordCost int
 }

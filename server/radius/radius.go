@@ -46,6 +46,13 @@ type Challenger interface {
 	AnswerChallenge(ctx context.Context, userID, challengeID, otp string) (server.Verification, error)
 }
 
+// passwordAndCoder is a service that checks the account's password followed
+// by the code (*server.Server, under the policy's RadiusPasswordAndCode).
+type passwordAndCoder interface {
+	Policy(ctx context.Context) (server.Policy, error)
+	VerifyPasswordAndCode(ctx context.Context, userID, passwordAndCode string) (server.Verification, *server.Challenge, error)
+}
+
 // DefaultRetransmitWindow is how long an answer is kept for retransmissions.
 const DefaultRetransmitWindow = 5 * time.Second
 
@@ -115,6 +122,8 @@ type Server struct {
 
 	counts sync.Map // Outcome → *atomic.Uint64
 
+	passwordAndCode passwordAndCoder // set when the policy says so
+
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 
@@ -153,6 +162,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.Timeout = 10 * time.Second
 	}
 	s := &Server{cfg: cfg, cache: map[cacheKey]*cacheEntry{}}
+	if pc, ok := cfg.Service.(passwordAndCoder); ok {
+		if pol, err := pc.Policy(context.Background()); err == nil && pol.RadiusPasswordAndCode {
+			s.passwordAndCode = pc
+		}
+	}
 	if cfg.Registry != nil {
 		s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tokenlab_radius_requests_total",
 			Help: "RADIUS requests by client (its clients-file entry), kind (access, challenge_answer, status) and outcome (accept, reject, challenge, status, retransmission, or drop_…)."},
@@ -370,6 +384,8 @@ func (s *Server) answer(ctx context.Context, req *radius.Packet, ev Event) (*rad
 		if state, serr := rfc2865.State_Lookup(req); serr == nil {
 			ev.Kind = "challenge_answer"
 			_, err = c.AnswerChallenge(ctx, user, string(state), otp)
+		} else if s.passwordAndCode != nil {
+			_, ch, err = s.passwordAndCode.VerifyPasswordAndCode(ctx, user, otp)
 		} else {
 			_, ch, err = c.VerifyOrChallenge(ctx, user, otp)
 		}

@@ -431,3 +431,15 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[str
 	}
 	return 0
 }
+
+// TestPasswordAndCode: under the policy, User-Password is the password
+// followed by the code.
+func TestPasswordAndCode(t *testing.T) {
+	f := newFixture(t, server.Policy{RadiusPasswordAndCode: true})
+	tk := f.activeToken()
+	code := tk.code(f.step())
+	f.expectReject(f.answer(f.request(tk.user, code)), server.CodeCredentialsInvalid)
+	if resp := f.answer(f.request(tk.user, "correct horse battery"+code)); resp.Code != radius.CodeAccessAccept {
+		t.Fatalf("%v %q", resp.Code, replyMessage(resp))
+	}
+}
