@@ -410,3 +410,21 @@ func TestBenchRadius(t *testing.T) {
 		}
 	}
 }
+
+// TestServeRadiusPolicyFlags: --radius-password-and-code takes the password
+// followed by the code; --no-next-code-challenge refuses a far code.
+func TestServeRadiusPolicyFlags(t *testing.T) {
+	rc := requireRadclient(t)
+	rs := startRadiusServe(t, buildBinary(t), "--radius-password-and-code", "--no-next-code-challenge")
+	pol, err := rs.c.Policy(context.Background())
+	if err != nil || !pol.RadiusPasswordAndCode || !pol.NoNextCodeChallenge {
+		t.Fatalf("%+v %v", pol, err)
+	}
+	tk := rs.activeToken(t, "pwuser")
+	req := func(pass string) []string {
+		return []string{"User-Name = " + tk.user, fmt.Sprintf("User-Password = %q", pass), "Message-Authenticator = 0x00"}
+	}
+	mustReceive(t, rs.radclient(t, rc, req(rs.code(t, tk, 0))...), "Access-Reject", catalogue(t, server.CodeCredentialsInvalid, pol))
+	mustReceive(t, rs.radclient(t, rc, req("long enough password"+rs.code(t, tk, 0))...), "Access-Accept", "")
+	mustReceive(t, rs.radclient(t, rc, req("long enough password"+rs.code(t, tk, 10))...), "Access-Reject", catalogue(t, server.CodeOTPInvalid, pol))
+}

@@ -55,6 +55,7 @@ type serveFlags struct {
 	driftTracking                                               string
 	sweepEvery                                                  time.Duration
 	radiusAddr, radiusClients                                   string
+	radiusPasswordAndCode, noNextCodeChallenge                  bool
 	store                                                       func() (*emulator.Store, error)
 }
 
@@ -89,7 +90,10 @@ lab network you trust.
 user ID, User-Password the code; Access-Accept, or Access-Reject with the
 refusal's message in Reply-Message. The clients and their shared secrets are
 --radius-clients FILE; a request from elsewhere, or without a valid
-Message-Authenticator (RFC 3579), is dropped.`,
+Message-Authenticator (RFC 3579), is dropped. A code outside the login window but
+inside the sync window gets an Access-Challenge for the token's next code
+(--no-next-code-challenge: a wrong code instead); --radius-password-and-code
+takes the account's password followed by the code in User-Password.`,
 		Args: noArgs,
 		RunE: a.runE(func(*cobra.Command, []string) error { return a.serve(f) }),
 	}
@@ -111,6 +115,8 @@ Message-Authenticator (RFC 3579), is dropped.`,
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fl.StringVar(&f.radiusAddr, "radius", "", "also answer RADIUS Access-Requests (UDP) on this address, e.g. 127.0.0.1:1812 (needs --radius-clients)")
 	fl.StringVar(&f.radiusClients, "radius-clients", "", "the RADIUS clients file: one 'ADDRESS-OR-CIDR SECRET' a line, # comments, secrets of 16 characters or more")
+	fl.BoolVar(&f.radiusPasswordAndCode, "radius-password-and-code", false, "RADIUS User-Password is the account's password followed by the code (policy radius_password_and_code)")
+	fl.BoolVar(&f.noNextCodeChallenge, "no-next-code-challenge", false, "no RADIUS Access-Challenge for a code outside the login window: a wrong code (policy no_next_code_challenge)")
 	fl.StringVar(&f.driftTracking, "drift-tracking", server.DriftOffset, "how login windows follow a token's clock: offset, fixed or rate")
 	var storePath string
 	fl.StringVar(&storePath, "store", "", "token store of the console's and --demo's virtual tokens (default $TOKENLAB_HOME/tokens.json)")
@@ -220,7 +226,8 @@ func (a *app) serve(f serveFlags) error {
 		st.Close()
 		return usagef("invalid --drift-tracking %q: use offset, fixed or rate", f.driftTracking)
 	}
-	srv, err := server.New(server.Config{Store: st, Clock: clk, SeedKey: key.key, Policy: server.Policy{DriftTracking: f.driftTracking}})
+	srv, err := server.New(server.Config{Store: st, Clock: clk, SeedKey: key.key, Policy: server.Policy{DriftTracking: f.driftTracking,
+		RadiusPasswordAndCode: f.radiusPasswordAndCode, NoNextCodeChallenge: f.noNextCodeChallenge}})
 	if errors.Is(err, server.ErrSeedKeyMismatch) {
 		err = seedKeyMismatch(key, dir)
 	}
