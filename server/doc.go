@@ -91,34 +91,36 @@
 // also gives GET /v1/policy its keys; docs/lifecycle.md, “Policy defaults”,
 // says what each setting decides. A test keeps this copy equal to it:
 //
-//	Policy field          GET /v1/policy               default
-//	OperatorName          operator_name                Exostar
-//	PortalName            portal_name                  MAG
-//	SyncWindow            sync_window                  1000 steps
-//	LoginWindow           login_window                 1 step
-//	DriftTracking         drift_tracking               offset
-//	MaxDriftPPM           max_drift_ppm                15 ppm
-//	MaxLoginWindow        max_login_window             10 steps
-//	HOTPLookAhead         hotp_look_ahead              10 counters
-//	LockoutThreshold      lockout_threshold            5 codes
-//	LockoutBudget         lockout_budget               20 codes
-//	LockoutBudgetWindow   lockout_budget_window_days   1 day
-//	ActivationAttempts    activation_attempts          3 attempts
-//	ResyncAttempts        resync_attempts              3 attempts
-//	Validity              validity_days                365 days
-//	ExpiryReminder        expiry_reminder_days         30 days
-//	SuspendedRevokeAfter  suspended_revoke_after_days  60 days
-//	ExpiredRevokeAfter    expired_revoke_after_days    365 days
-//	RevocationReminders   revocation_reminder_days     30, 15, 3 days
-//	ApprovalRequired      approval_required            false
-//	MaxPhones             max_phones                   3 phones
-//	PhoneCodeValidity     phone_code_validity_s        120 seconds
-//	SessionIdleTimeout    session_idle_timeout_s       900 seconds
-//	SessionMaxLifetime    session_max_lifetime_s       43200 seconds
-//	AllowShortSecrets     allow_short_secrets          false
-//	AuditRetention        audit_retention_days         400 days
-//	AuditMaxEntries       audit_max_entries            1000000 entries
-//	PasswordCost          -                            10
+//	Policy field           GET /v1/policy               default
+//	OperatorName           operator_name                Exostar
+//	PortalName             portal_name                  MAG
+//	SyncWindow             sync_window                  1000 steps
+//	LoginWindow            login_window                 1 step
+//	DriftTracking          drift_tracking               offset
+//	MaxDriftPPM            max_drift_ppm                15 ppm
+//	MaxLoginWindow         max_login_window             10 steps
+//	HOTPLookAhead          hotp_look_ahead              10 counters
+//	LockoutThreshold       lockout_threshold            5 codes
+//	LockoutBudget          lockout_budget               20 codes
+//	LockoutBudgetWindow    lockout_budget_window_days   1 day
+//	ActivationAttempts     activation_attempts          3 attempts
+//	ResyncAttempts         resync_attempts              3 attempts
+//	Validity               validity_days                365 days
+//	ExpiryReminder         expiry_reminder_days         30 days
+//	SuspendedRevokeAfter   suspended_revoke_after_days  60 days
+//	ExpiredRevokeAfter     expired_revoke_after_days    365 days
+//	RevocationReminders    revocation_reminder_days     30, 15, 3 days
+//	ApprovalRequired       approval_required            false
+//	MaxPhones              max_phones                   3 phones
+//	PhoneCodeValidity      phone_code_validity_s        120 seconds
+//	SessionIdleTimeout     session_idle_timeout_s       900 seconds
+//	SessionMaxLifetime     session_max_lifetime_s       43200 seconds
+//	AllowShortSecrets      allow_short_secrets          false
+//	AuditRetention         audit_retention_days         400 days
+//	AuditMaxEntries        audit_max_entries            1000000 entries
+//	NoNextCodeChallenge    no_next_code_challenge       false
+//	RadiusPasswordAndCode  radius_password_and_code     false
+//	PasswordCost           -                            10
 //
 // A failing activation or resync attempt is answered otp_incorrect even when
 // it is the one that blocks; the next attempt is answered

@@ -163,6 +163,15 @@ func newMessages(p Policy) messages {
 	return m
 }
 
+// Messages are the catalogue's messages as a server with the policy words
+// them (its operator's and portal's names filled in), by code: what a
+// RADIUS client reads in Reply-Message.
+func (p Policy) Messages() map[Code]string {
+	m := newMessages(p.withDefaults())
+	delete(m, "pending_approval")
+	return m
+}
+
 // refuse makes the error of a code, with a developer detail.
 func (s *Server) refuse(code Code, detailf string, a ...any) *Error {
 	return &Error{Code: code, Message: s.msgs[code], Detail: fmt.Sprintf(detailf, a...)}

@@ -98,6 +98,14 @@ type Policy struct {
 	AuditRetention  time.Duration
 	AuditMaxEntries int
 
+	// NoNextCodeChallenge turns off the next-code challenge (see
+	// VerifyOrChallenge): a code outside the login window is then a wrong
+	// code whatever the sync window says.
+	NoNextCodeChallenge bool
+	// RadiusPasswordAndCode makes a RADIUS User-Password the account's
+	// password followed by the code (a common VPN mode), instead of the code
+	// alone; a challenge's answer is still the code alone.
+	RadiusPasswordAndCode bool
 	// PasswordCost is the bcrypt cost.
 	PasswordCost int
 }

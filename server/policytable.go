@@ -286,6 +286,12 @@ var policySettings = []PolicySetting{
 	setting("AuditMaxEntries", "audit_max_entries", "entries", countCodec, 1000000,
 		"how many audit entries the sweep keeps at most, the newest (negative: no limit)",
 		func(p *Policy) *int { return &p.AuditMaxEntries }),
+	setting("NoNextCodeChallenge", "no_next_code_challenge", "", flagCodec, false,
+		"whether the next-code challenge (RADIUS Access-Challenge for a code outside the login window but inside the sync window) is off",
+		func(p *Policy) *bool { return &p.NoNextCodeChallenge }),
+	setting("RadiusPasswordAndCode", "radius_password_and_code", "", flagCodec, false,
+		"whether a RADIUS User-Password is the account's password followed by the code, instead of the code alone",
+		func(p *Policy) *bool { return &p.RadiusPasswordAndCode }),
 	// Not in the document: how passwords are hashed is no client's business.
 	setting("PasswordCost", "", "", countCodec, 10,
 		"the bcrypt cost of stored passwords",

@@ -71,7 +71,7 @@ func everyFieldChanged() Policy {
 		RevocationReminders: []time.Duration{20 * day, 10 * day, 12*time.Hour + 1*time.Second},
 		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Nanosecond,
 		SessionIdleTimeout: 20*time.Minute + time.Millisecond, SessionMaxLifetime: 8 * time.Hour,
-		AllowShortSecrets: true, AuditRetention: 90 * day, AuditMaxEntries: 5000, PasswordCost: 12,
+		AllowShortSecrets: true, AuditRetention: 90 * day, AuditMaxEntries: 5000, NoNextCodeChallenge: true, RadiusPasswordAndCode: true, PasswordCost: 12,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +32,8 @@ type Server struct {
 
 	gensMu sync.Mutex
 	gens   map[string]*oath.Generator // decoded seeds, by serial
+
+	challenges challenges // pending next-code challenges (nextcode.go)
 
 	dummyOnce sync.Once
 	dummy     []byte // see dummyHash
@@ -115,11 +118,19 @@ func (a Actor) String() string {
 // commits what fn wrote before refusing — a failure counter, a lock — and is
 // audited with its code; any other error rolls everything back.
 func (s *Server) do(ctx context.Context, actor Actor, action, target string, fn func(tx Tx, now time.Time) error) error {
+	return s.doOutcome(ctx, actor, action, target, func(tx Tx, now time.Time) (string, error) { return "", fn(tx, now) })
+}
+
+// doOutcome is do for an action whose success has more than one outcome: a
+// non-empty outcome from fn is the audit entry's instead of "ok".
+func (s *Server) doOutcome(ctx context.Context, actor Actor, action, target string, fn func(tx Tx, now time.Time) (string, error)) error {
 	var refusal *Error
 	err := s.store.Update(ctx, func(tx Tx) error {
 		now := s.clock.Now()
-		err := fn(tx, now)
-		outcome := "ok"
+		outcome, err := fn(tx, now)
+		if outcome == "" {
+			outcome = "ok"
+		}
 		if err != nil {
 			if !errors.As(err, &refusal) {
 				return err
@@ -129,6 +140,10 @@ func (s *Server) do(ctx context.Context, actor Actor, action, target string, fn 
 		detail := ""
 		if refusal != nil {
 			detail = refusal.Detail
+		}
+		if o, _ := ctx.Value(originKey{}).(string); o != "" {
+			// First, so that clipping a long detail keeps it.
+			detail = strings.TrimSuffix("via "+o+"; "+detail, "; ")
 		}
 		_, aerr := tx.AddAudit(auditEntry(AuditEntry{At: now, Actor: actor.String(), Action: action, Target: target, Outcome: outcome, Detail: detail}))
 		return aerr
@@ -140,6 +155,15 @@ func (s *Server) do(ctx context.Context, actor Actor, action, target string, fn 
 		return refusal
 	}
 	return nil
+}
+
+type originKey struct{}
+
+// WithOrigin returns a context that says where a call comes from, e.g.
+// "radius 10.0.0.7:41234": the audit entries of the calls made with it
+// record it in their detail ("via radius 10.0.0.7:41234; …").
+func WithOrigin(ctx context.Context, origin string) context.Context {
+	return context.WithValue(ctx, originKey{}, origin)
 }
 
 // view runs fn in a read transaction.

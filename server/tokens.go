@@ -194,6 +194,14 @@ func (s *Server) usable(t Token, now time.Time) error {
 // verifyTx checks a login code against the user's token and records the
 // outcome (see docs/lifecycle.md, “Login and verification”).
 func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verification, Token, error) {
+	return s.verifyOrChallengeTx(tx, now, acc, otp, nil)
+}
+
+// verifyOrChallengeTx is verifyTx; with nc, a TOTP code outside the login
+// window but within the sync window is neither accepted nor counted: nc is
+// filled in with its step instead, and the error is nil with a zero
+// Verification (see VerifyOrChallenge).
+func (s *Server) verifyOrChallengeTx(tx Tx, now time.Time, acc Account, otp string, nc *nextCode) (Verification, Token, error) {
 	t, err := s.loginToken(tx, acc)
 	if err != nil {
 		return Verification{}, t, err
@@ -236,6 +244,19 @@ func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verifi
 	if replayed {
 		return Verification{}, t, s.refuse(CodeOTPReplayed, "the code of token %s was already accepted", t.Serial)
 	}
+	if nc != nil && t.Kind == oath.TOTP && !s.policy.NoNextCodeChallenge {
+		if st, ok, _ := gen.Match(code, nowStep+t.DriftSteps, s.policy.SyncWindow, t.LastStep); ok {
+			nc.serial, nc.step = t.Serial, st
+			return Verification{}, t, nil
+		}
+	}
+	err = s.wrongCode(tx, &t, now)
+	return Verification{}, t, err
+}
+
+// wrongCode counts a wrong login code against the token, locks it when a
+// lockout rule says so, and returns the refusal.
+func (s *Server) wrongCode(tx Tx, t *Token, now time.Time) error {
 	// Two rules lock (docs/lifecycle.md, “Lockout”): LockoutThreshold wrong
 	// codes in a row, and LockoutBudget in the budget's window, successes
 	// between them or not.
@@ -245,10 +266,10 @@ func (s *Server) verifyTx(tx Tx, now time.Time, acc Account, otp string) (Verifi
 		t.Locked = true
 		t.endSessions()
 	}
-	if err := tx.PutToken(t); err != nil {
-		return Verification{}, t, err
+	if err := tx.PutToken(*t); err != nil {
+		return err
 	}
-	return Verification{}, t, s.refuse(CodeOTPInvalid, "wrong code for token %s (%d of %d in a row, %d of %d in %s before lockout)",
+	return s.refuse(CodeOTPInvalid, "wrong code for token %s (%d of %d in a row, %d of %d in %s before lockout)",
 		t.Serial, t.FailCount, s.policy.LockoutThreshold, len(t.FailureTimes), s.policy.LockoutBudget, s.policy.LockoutBudgetWindow)
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"testing"
 	"text/tabwriter"
@@ -25,6 +27,7 @@ func (a *app) benchCommand() *cobra.Command {
 		tokens      int
 		loginFlood  int
 		benchtime   time.Duration
+		apiURL      string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench [--server URL] [--duration D] [--concurrency N] [--json]",
@@ -46,12 +49,22 @@ phases' latencies: a password check must not slow a verification down.
 --json prints one object: "ratios" maps each comparison to our speed-up,
 "details" has the ns/op, and "load" (with --server) has verifications_per_s,
 p50_ms and p99_ms, with the concurrency and tokens it ran with, and "flood"
-the second phase's (with --login-flood).`,
-		Example: "  tokenlab bench\n  tokenlab bench --server http://127.0.0.1:8080 --duration 10s --concurrency 8 --json",
+the second phase's (with --login-flood).
+
+--server radius://SECRET@HOST:PORT load-tests a server's RADIUS listener
+(tokenlab serve --radius, with a clients file that holds this machine and
+SECRET): the HTTP API of --api seeds the tokens and moves the clock, the same
+load runs first over HTTP and then as Access-Requests, and both are printed
+("load" and "radius_load"), side by side from one run.`,
+		Example: "  tokenlab bench\n  tokenlab bench --server http://127.0.0.1:8080 --duration 10s --concurrency 8 --json\n  tokenlab bench --server radius://SECRET@127.0.0.1:1812 --api http://127.0.0.1:8080 --concurrency 32",
 		Args:    noArgs,
 		RunE: a.runE(func(cmd *cobra.Command, _ []string) error {
 			if concurrency < 1 || tokens < 1 || duration <= 0 || loginFlood < 0 {
 				return usagef("--concurrency and --tokens must be at least 1, --duration positive and --login-flood not negative")
+			}
+			radiusAddr, radiusSecret, err := parseRadiusTarget(r.server)
+			if err != nil {
+				return err
 			}
 			testing.Init()
 			if err := flag.Set("test.benchtime", benchtime.String()); err != nil {
@@ -63,6 +76,8 @@ the second phase's (with --login-flood).`,
 				Ratios  map[string]float64     `json:"ratios"`
 				Details map[string]perf.Result `json:"details"`
 				Load    *perf.LoadResult       `json:"load,omitempty"`
+				// RadiusLoad is the same load over RADIUS (--server radius://…).
+				RadiusLoad *perf.LoadResult `json:"radius_load,omitempty"`
 			}{Ratios: map[string]float64{}, Details: map[string]perf.Result{}}
 			for _, c := range perf.Cases() {
 				if !r.asJSON {
@@ -80,6 +95,9 @@ the second phase's (with --login-flood).`,
 			} else if !r.asJSON {
 				fmt.Fprintf(a.stderr, "no oathtool comparison: %v\n", err)
 			}
+			if radiusAddr != "" {
+				r.server = apiURL // seeding and the clock go through the API
+			}
 			if cmd.Flags().Changed("server") || os.Getenv("TOKENLAB_SERVER") != "" && r.server != "" {
 				if !r.asJSON {
 					fmt.Fprintf(a.stderr, "load test of %s for %v…\n", r.client().BaseURL, duration)
@@ -89,6 +107,22 @@ the second phase's (with --login-flood).`,
 					return remoteErr(err)
 				}
 				out.Load = &lr
+			}
+			if radiusAddr != "" {
+				// Side by side: the same load over RADIUS, on the same server.
+				if !r.asJSON {
+					fmt.Fprintf(a.stderr, "RADIUS load test of %s for %v…\n", radiusAddr, duration)
+				}
+				pol, err := r.client().Policy(ctx)
+				if err != nil {
+					return remoteErr(err)
+				}
+				lr, err := perf.Load(ctx, r.client(), perf.LoadOptions{Tokens: tokens, Concurrency: concurrency, Duration: duration,
+					Verify: perf.RadiusVerifier(radiusAddr, []byte(radiusSecret), pol)})
+				if err != nil {
+					return fmt.Errorf("RADIUS load test: %w", remoteErr(err))
+				}
+				out.RadiusLoad = &lr
 			}
 			if r.asJSON {
 				return writeJSON(a, out)
@@ -111,6 +145,10 @@ the second phase's (with --login-flood).`,
 						fl.Workers, fl.Logins, fl.LoginsPS, fl.LoginP50ms, fl.Verifications, fl.VerificationsPS, fl.P50ms, fl.P99ms)
 				}
 			}
+			if l := out.RadiusLoad; l != nil {
+				fmt.Fprintf(a.stdout, "RADIUS load: %d Access-Requests of %d tokens, %d at once (%d accepted, %d wrong, %d replayed, every answer right) at %.0f/s, p50 %.2f ms, p99 %.2f ms\n",
+					l.Verifications, l.Tokens, l.Concurrency, l.Fresh, l.Wrong, l.Replayed, l.VerificationsPS, l.P50ms, l.P99ms)
+			}
 			return nil
 		}),
 	}
@@ -121,6 +159,7 @@ the second phase's (with --login-flood).`,
 	f.IntVar(&tokens, "tokens", 200, "tokens and accounts the load test seeds")
 	f.IntVar(&loginFlood, "login-flood", 0, "workers sending wrong-password logins in a second load phase (0: none)")
 	f.DurationVar(&benchtime, "benchtime", time.Second, "how long each micro-benchmark runs")
+	f.StringVar(&apiURL, "api", "", "with --server radius://…: the server's HTTP API, which seeds the tokens and moves the clock (default $TOKENLAB_SERVER, else "+DefaultServer+")")
 	return cmd
 }
 
@@ -132,4 +171,17 @@ func ns(v float64) string {
 		return fmt.Sprintf("%.2f µs", v/1e3)
 	}
 	return fmt.Sprintf("%.0f ns", v)
+}
+
+// parseRadiusTarget reads --server radius://SECRET@HOST:PORT; another
+// --server is no RADIUS target ("", "", nil).
+func parseRadiusTarget(s string) (addr, secret string, err error) {
+	if !strings.HasPrefix(s, "radius://") {
+		return "", "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil || u.User.Username() == "" || u.Port() == "" || u.Path != "" && u.Path != "/" {
+		return "", "", usagef("--server radius://SECRET@HOST:PORT: the shared secret, the host and the port are required")
+	}
+	return u.Host, u.User.Username(), nil
 }

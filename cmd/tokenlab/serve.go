@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/tokenlab/tokenlab/emulator"
@@ -24,6 +25,7 @@ import (
 	"github.com/tokenlab/tokenlab/internal/console"
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/httpapi"
+	"github.com/tokenlab/tokenlab/server/radius"
 	"github.com/tokenlab/tokenlab/server/sqlitestore"
 )
 
@@ -52,6 +54,8 @@ type serveFlags struct {
 	insecure                                                    bool
 	driftTracking                                               string
 	sweepEvery                                                  time.Duration
+	radiusAddr, radiusClients                                   string
+	radiusPasswordAndCode, noNextCodeChallenge                  bool
 	store                                                       func() (*emulator.Store, error)
 }
 
@@ -80,7 +84,16 @@ Every credential must hold 128 bits: 32 hex digits (openssl rand -hex 16) or
 22 base64url characters. /metrics needs the administrator credential or
 --metrics-token, unless --metrics-public. Plain HTTP is served on loopback
 only: on another address give --tls-cert and --tls-key, or --insecure on a
-lab network you trust.`,
+lab network you trust.
+
+--radius ADDR also answers RADIUS (RFC 2865, PAP) on UDP: User-Name is the
+user ID, User-Password the code; Access-Accept, or Access-Reject with the
+refusal's message in Reply-Message. The clients and their shared secrets are
+--radius-clients FILE; a request from elsewhere, or without a valid
+Message-Authenticator (RFC 3579), is dropped. A code outside the login window but
+inside the sync window gets an Access-Challenge for the token's next code
+(--no-next-code-challenge: a wrong code instead); --radius-password-and-code
+takes the account's password followed by the code in User-Password.`,
 		Args: noArgs,
 		RunE: a.runE(func(*cobra.Command, []string) error { return a.serve(f) }),
 	}
@@ -100,6 +113,10 @@ lab network you trust.`,
 	fl.BoolVar(&f.demo, "demo", false, "seed a demo fleet, accounts and sponsorships, and print a walkthrough")
 	fl.DurationVar(&f.sweepEvery, "sweep-every", time.Minute, "how often a real-clock server runs the expiry sweep")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fl.StringVar(&f.radiusAddr, "radius", "", "also answer RADIUS Access-Requests (UDP) on this address, e.g. 127.0.0.1:1812 (needs --radius-clients)")
+	fl.StringVar(&f.radiusClients, "radius-clients", "", "the RADIUS clients file: one 'ADDRESS-OR-CIDR SECRET' a line, # comments, secrets of 16 characters or more")
+	fl.BoolVar(&f.radiusPasswordAndCode, "radius-password-and-code", false, "RADIUS User-Password is the account's password followed by the code (policy radius_password_and_code)")
+	fl.BoolVar(&f.noNextCodeChallenge, "no-next-code-challenge", false, "no RADIUS Access-Challenge for a code outside the login window: a wrong code (policy no_next_code_challenge)")
 	fl.StringVar(&f.driftTracking, "drift-tracking", server.DriftOffset, "how login windows follow a token's clock: offset, fixed or rate")
 	var storePath string
 	fl.StringVar(&storePath, "store", "", "token store of the console's and --demo's virtual tokens (default $TOKENLAB_HOME/tokens.json)")
@@ -148,6 +165,10 @@ func (a *app) serve(f serveFlags) error {
 		return usagef("--clock-start needs --virtual-clock")
 	}
 	tlsConf, err := f.tlsConfig()
+	if err != nil {
+		return err
+	}
+	radiusClients, err := f.radiusClientList()
 	if err != nil {
 		return err
 	}
@@ -205,7 +226,8 @@ func (a *app) serve(f serveFlags) error {
 		st.Close()
 		return usagef("invalid --drift-tracking %q: use offset, fixed or rate", f.driftTracking)
 	}
-	srv, err := server.New(server.Config{Store: st, Clock: clk, SeedKey: key.key, Policy: server.Policy{DriftTracking: f.driftTracking}})
+	srv, err := server.New(server.Config{Store: st, Clock: clk, SeedKey: key.key, Policy: server.Policy{DriftTracking: f.driftTracking,
+		RadiusPasswordAndCode: f.radiusPasswordAndCode, NoNextCodeChallenge: f.noNextCodeChallenge}})
 	if errors.Is(err, server.ErrSeedKeyMismatch) {
 		err = seedKeyMismatch(key, dir)
 	}
@@ -229,6 +251,29 @@ func (a *app) serve(f serveFlags) error {
 		scheme = "https"
 	}
 	url := scheme + "://" + ln.Addr().String()
+	registry := prometheus.NewRegistry() // the API's metrics and RADIUS's, on /metrics
+	var rs *radius.Server
+	if f.radiusAddr != "" {
+		rconn, err := net.ListenPacket("udp", f.radiusAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("cannot listen for RADIUS on %s: %w", f.radiusAddr, err)
+		}
+		rs, err = radius.New(radius.Config{Service: srv, Clients: radiusClients, Observe: radiusLog(logger), Registry: registry})
+		if err != nil {
+			rconn.Close()
+			ln.Close()
+			return err
+		}
+		go func() {
+			if err := rs.Serve(rconn); err != nil {
+				logger.Error("radius", "err", err)
+			}
+		}()
+		defer rs.Close()
+		logger.Info("radius listening", "addr", rconn.LocalAddr().String())
+		fmt.Fprintf(a.stderr, "tokenlab serve: RADIUS on udp %s\n", rconn.LocalAddr())
+	}
 	tokenStore, err := f.store()
 	if err != nil {
 		ln.Close()
@@ -240,7 +285,7 @@ func (a *app) serve(f serveFlags) error {
 		return err
 	}
 	api := httpapi.New(srv, httpapi.Options{AdminToken: adminToken, ServiceToken: serviceToken, VirtualClock: vclk, Logger: logger,
-		MetricsToken: metricsToken, MetricsPublic: f.metricsPublic})
+		MetricsToken: metricsToken, MetricsPublic: f.metricsPublic, Registry: registry})
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
 	mux.Handle("/healthz", api)
@@ -290,6 +335,9 @@ func (a *app) serve(f serveFlags) error {
 	if err := hs.Shutdown(shutdown); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	if rs != nil {
+		rs.Close() // waits for the requests being answered
+	}
 	closed = true
 	if err := srv.Close(); err != nil {
 		return fmt.Errorf("closing the store: %w", err)
@@ -316,5 +364,45 @@ func sweepEvery(ctx context.Context, srv *server.Server, every time.Duration, lo
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// radiusClientList reads --radius-clients; a malformed file is a usage
+// error (exit status 2) naming the line.
+func (f serveFlags) radiusClientList() ([]radius.Client, error) {
+	switch {
+	case f.radiusAddr == "" && f.radiusClients == "":
+		return nil, nil
+	case f.radiusAddr == "":
+		return nil, usagef("--radius-clients needs --radius ADDR")
+	case f.radiusClients == "":
+		return nil, usagef("--radius needs --radius-clients FILE: one 'ADDRESS-OR-CIDR SECRET' a line")
+	}
+	b, err := os.ReadFile(f.radiusClients)
+	if err != nil {
+		return nil, usagef("--radius-clients: %v", err)
+	}
+	cs, err := radius.ParseClientsBytes(b)
+	if err != nil {
+		return nil, usagef("--radius-clients %s: %v", f.radiusClients, err)
+	}
+	return cs, nil
+}
+
+// radiusLog logs each RADIUS request's outcome: the client's address, the
+// user, the outcome and the refusal's code; never the password or code.
+func radiusLog(logger *slog.Logger) func(radius.Event) {
+	return func(ev radius.Event) {
+		args := []any{"client", ev.Client.String(), "outcome", string(ev.Outcome)}
+		if ev.Kind != "" {
+			args = append(args, "kind", ev.Kind)
+		}
+		if ev.User != "" {
+			args = append(args, "user", ev.User)
+		}
+		if ev.Code != "" {
+			args = append(args, "code", string(ev.Code))
+		}
+		logger.Info("radius", args...)
 	}
 }
