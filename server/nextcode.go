@@ -113,30 +113,7 @@ func (s *Server) VerifyOrChallenge(ctx context.Context, userID, otp string) (Ver
 	if err := s.checkIDs(userRef(&userID)); err != nil {
 		return Verification{}, nil, err
 	}
-	var (
-		out Verification
-		nc  nextCode
-		ch  *Challenge
-	)
-	err := s.doOutcome(ctx, AsUser(userID), "token.verify", userID, func(tx Tx, now time.Time) (string, error) {
-		acc, err := s.account(tx, userID)
-		if err != nil {
-			return "", err
-		}
-		var t Token
-		out, t, err = s.verifyOrChallengeTx(tx, now, acc, otp, &nc)
-		if err != nil || nc.serial == "" {
-			return "", err
-		}
-		exp := now.Add(challengeSteps * time.Duration(t.PeriodS) * time.Second)
-		ch = &Challenge{Serial: nc.serial, ExpiresAt: exp}
-		ch.ID = s.challenges.add(pendingChallenge{user: userID, serial: nc.serial, step: nc.step, expires: exp}, now)
-		return "next_code_required", nil
-	})
-	if err != nil {
-		return Verification{}, nil, err
-	}
-	return out, ch, nil
+	return s.verifyOrChallengeAs(ctx, userID, otp, func(tx Tx) (Account, error) { return s.account(tx, userID) })
 }
 
 // AnswerChallenge is the user's answer to a next-code challenge: the
@@ -222,13 +199,20 @@ func (s *Server) VerifyPasswordAndCode(ctx context.Context, userID, passwordAndC
 	if err != nil {
 		return Verification{}, nil, err
 	}
+	return s.verifyOrChallengeAs(ctx, userID, otp, func(tx Tx) (Account, error) { return s.passwordChecked(tx, userID, checked, ok) })
+}
+
+// verifyOrChallengeAs verifies otp for the account that account reads in
+// the write transaction (with or without a password check), and opens a
+// challenge when the code asks for the next one.
+func (s *Server) verifyOrChallengeAs(ctx context.Context, userID, otp string, account func(Tx) (Account, error)) (Verification, *Challenge, error) {
 	var (
 		out Verification
 		nc  nextCode
 		ch  *Challenge
 	)
-	err = s.doOutcome(ctx, AsUser(userID), "token.verify", userID, func(tx Tx, now time.Time) (string, error) {
-		acc, err := s.passwordChecked(tx, userID, checked, ok)
+	err := s.doOutcome(ctx, AsUser(userID), "token.verify", userID, func(tx Tx, now time.Time) (string, error) {
+		acc, err := account(tx)
 		if err != nil {
 			return "", err
 		}
