@@ -7,3 +7,6 @@ func SetPasswordFuncs(compare func(hash, password []byte) error, hash func(passw
 	comparePassword, hashPassword = compare, hash
 	return func() { comparePassword, hashPassword = oldCompare, oldHash }
 }
+
+// PasswordSlots is how many password hashes may be compared or made at once.
+func PasswordSlots() int { return cap(bcryptSlots) }

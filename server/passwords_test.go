@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -200,23 +199,29 @@ func TestUnknownUserLoginComparesAPassword(t *testing.T) {
 func TestPasswordHashingIsBounded(t *testing.T) {
 	f := newFixture(t, server.Policy{})
 	u := f.user()
+	// Each comparison holds its slot until the test lets it go, one at a
+	// time: a comparison that starts while another is held shows in
+	// running. No clock is involved, only who is inside at once.
 	var running, most atomic.Int32
+	entered, release := make(chan struct{}), make(chan struct{})
 	defer server.SetPasswordFuncs(
 		func(hash, password []byte) error {
 			n := running.Add(1)
-			defer running.Add(-1)
 			for {
 				m := most.Load()
 				if n <= m || most.CompareAndSwap(m, n) {
 					break
 				}
 			}
-			time.Sleep(5 * time.Millisecond) // hold the slot, so logins overlap
+			entered <- struct{}{}
+			<-release
+			running.Add(-1)
 			return bcrypt.CompareHashAndPassword(hash, password)
 		},
 		bcrypt.GenerateFromPassword)()
+	const logins = 8
 	var wg sync.WaitGroup
-	for range 8 {
+	for range logins {
 		wg.Go(func() {
 			_, err := f.srv.Login(f.ctx, u, "wrong password", "")
 			if !errors.Is(err, server.ErrCredentialsInvalid) {
@@ -224,7 +229,16 @@ func TestPasswordHashingIsBounded(t *testing.T) {
 			}
 		})
 	}
+	for range logins {
+		<-entered
+		release <- struct{}{}
+	}
 	wg.Wait()
+	// Whether 8 unbounded logins would overlap depends on scheduling, so
+	// the bound itself is checked too.
+	if got, want := server.PasswordSlots(), max(1, runtime.GOMAXPROCS(0)/2); got != want {
+		t.Fatalf("%d password slots; want %d (half the processors, at least one)", got, want)
+	}
 	if limit := int32(max(1, runtime.GOMAXPROCS(0)/2)); most.Load() > limit {
 		t.Fatalf("%d password comparisons ran at once; want at most %d", most.Load(), limit)
 	}

@@ -121,10 +121,14 @@ var disk sync.Map // dir → *memData
 // memStore is a server.Store in memory: Updates run one at a time on a
 // copy of the state, which replaces it when they succeed.
 type memStore struct {
-	dir    string
-	flaw   string
-	mu     sync.Mutex // held by the running Update
-	cur    atomic.Pointer[memData]
+	dir  string
+	flaw string
+	mu   sync.Mutex // held by the running Update
+	cur  atomic.Pointer[memData]
+	// stale is, for the lostUpdate flaw, the state before the last commit:
+	// each Update starts from it, so it overwrites what the one before it
+	// wrote, whatever the scheduling.
+	stale  *memData
 	closed atomic.Bool
 }
 
@@ -144,21 +148,20 @@ func (s *memStore) Update(ctx context.Context, fn func(server.Tx) error) error {
 	if s.closed.Load() {
 		return errMemClosed
 	}
-	if s.flaw != "lostUpdate" {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d := s.cur.Load().clone()
-	err := fn(&memTx{d: d, write: true, flaw: s.flaw})
+	base := s.cur.Load()
 	if s.flaw == "lostUpdate" {
-		// Hold the stale copy a moment, so that racing Updates overlap even
-		// on a loaded machine, where they could otherwise run one after the
-		// other and the flaw go unseen.
-		time.Sleep(time.Millisecond)
+		if s.stale != nil {
+			base = s.stale
+		}
+		s.stale = s.cur.Load()
 	}
+	d := base.clone()
+	err := fn(&memTx{d: d, write: true, flaw: s.flaw})
 	if err == nil {
 		err = ctx.Err()
 	}
