@@ -18,9 +18,21 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(removeBuiltBinary{m}, map[string]func(){
 		"tokenlab": main,
 	})
+}
+
+// removeBuiltBinary runs the tests, then removes the binary buildBinary
+// built for them.
+type removeBuiltBinary struct{ *testing.M }
+
+func (m removeBuiltBinary) Run() int {
+	code := m.M.Run()
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
+	return code
 }
 
 // TestScripts runs the CLI walkthroughs in testdata/script: the contract of

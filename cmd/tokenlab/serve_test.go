@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,14 +29,29 @@ import (
 // admin is the administrator the tests act as.
 var admin = server.AsAdmin("test")
 
+// The binary the tests that run a real process share: built once per run of
+// the package (each build links some 30 MB), removed when the run ends (see
+// TestMain).
+var (
+	buildOnce          sync.Once
+	builtDir, builtBin string
+	buildOut           []byte
+	buildErr           error
+)
+
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tokenlab")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		if builtDir, buildErr = os.MkdirTemp("", "tokenlab-test-bin-"); buildErr != nil {
+			return
+		}
+		builtBin = filepath.Join(builtDir, "tokenlab")
+		buildOut, buildErr = exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
+	})
+	if buildErr != nil {
+		t.Fatalf("go build: %v\n%s", buildErr, buildOut)
 	}
-	return bin
+	return builtBin
 }
 
 // startServe runs tokenlab serve and returns its URL once it listens.
