@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -69,42 +68,8 @@ func startRadiusServe(t *testing.T, bin string, extra ...string) radiusServe {
 		"--admin-token", adminToken, "--radius", "127.0.0.1:0", "--radius-clients", clients, "--store", filepath.Join(dir, "tokens.json")}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "TOKENLAB_HOME="+dir)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	type addrs struct{ url, radius string }
-	found := make(chan addrs, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		httpRe := regexp.MustCompile(`listening on (https?://\S+)`)
-		radRe := regexp.MustCompile(`RADIUS on udp (\S+)`)
-		var a addrs
-		for sc.Scan() {
-			if m := httpRe.FindStringSubmatch(sc.Text()); m != nil {
-				a.url = m[1]
-			}
-			if m := radRe.FindStringSubmatch(sc.Text()); m != nil {
-				a.radius = m[1]
-			}
-			if a.url != "" && a.radius != "" {
-				found <- a
-				break
-			}
-		}
-		io.Copy(io.Discard, stderr)
-	}()
-	select {
-	case a := <-found:
-		return radiusServe{c: client.New(a.url, adminToken), url: a.url, radius: a.radius}
-	case <-time.After(30 * time.Second): // bounds a real process start
-		t.Fatal("tokenlab serve --radius did not start listening")
-	}
-	return radiusServe{}
+	found := startWatching(t, cmd, regexp.MustCompile(`listening on (https?://\S+)`), regexp.MustCompile(`RADIUS on udp (\S+)`))
+	return radiusServe{c: client.New(found[0], adminToken), url: found[0], radius: found[1]}
 }
 
 // radiusToken is a user with an active token on the served server.

@@ -58,6 +58,15 @@ func buildBinary(t *testing.T) string {
 func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	found := startWatching(t, cmd, regexp.MustCompile(`listening on (https?://\S+)`))
+	return cmd, found[0]
+}
+
+// startWatching starts cmd, stopped when the test ends, and waits until its
+// standard error has matched every pattern; it returns each pattern's first
+// group.
+func startWatching(t *testing.T, cmd *exec.Cmd, patterns ...*regexp.Regexp) []string {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -66,25 +75,31 @@ func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	found := make(chan string, 1)
+	found := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
-		re := regexp.MustCompile(`listening on (https?://\S+)`)
+		got, left := make([]string, len(patterns)), len(patterns)
 		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
+			for i, re := range patterns {
+				if m := re.FindStringSubmatch(sc.Text()); m != nil && got[i] == "" {
+					got[i] = m[1]
+					left--
+				}
+			}
+			if left == 0 {
+				found <- got
 				break
 			}
 		}
 		io.Copy(io.Discard, stderr)
 	}()
 	select {
-	case url := <-found:
-		return cmd, url
+	case got := <-found:
+		return got
 	case <-time.After(30 * time.Second): // bounds a real process start, not a TOTP step
-		t.Fatal("tokenlab serve did not start listening")
+		t.Fatalf("%s did not start listening", strings.Join(cmd.Args[:2], " "))
 	}
-	return nil, ""
+	return nil
 }
 
 // TestRestartOfTheRealBinary: start, verify, SIGKILL, start again — the
