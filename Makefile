@@ -14,7 +14,7 @@ export CGO_ENABLED ?= 1
 # The usb build tag compiles the gousb reader (cgo + libusb-1.0).
 TAGS        ?= usb
 BIN         := bin/tokenlab
-DEB_PACKAGES := oathtool pskctool libusb-1.0-0-dev pkg-config gcc chromium freeradius-utils
+DEB_PACKAGES := oathtool pskctool libusb-1.0-0-dev pkg-config gcc chromium freeradius-utils freeradius libpam-oath libpam-google-authenticator
 FUZZTIME    ?= 20s
 BENCHTIME   ?= 1s
 
