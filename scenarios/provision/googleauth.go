@@ -31,6 +31,8 @@ import (
 // rate_limit=off, reuse=allow or reuse=disallow.
 //
 // Codes have 6 digits: the module reads 8-digit input as a scratch code.
+// Files belong to whoever runs tokenlab; the module wants them owned by
+// the user it reads them as (its user= option), unless no_strict_owner.
 type googleAuth struct {
 	dir       string
 	window    int
