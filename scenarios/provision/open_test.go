@@ -29,6 +29,12 @@ func TestOpenRefusesUnknownFormsNamingTheFour(t *testing.T) {
 func TestRegisterHandsTheRestOfTheSpecAndTheClock(t *testing.T) {
 	var gotRest string
 	var gotClock emulator.Clock
+	// The registry is the program's: leave it as found, for -count.
+	t.Cleanup(func() {
+		openersMu.Lock()
+		delete(openers, "test+scheme")
+		openersMu.Unlock()
+	})
 	Register("test+scheme", func(_ context.Context, rest string, clk emulator.Clock) (Provisioner, error) {
 		gotRest, gotClock = rest, clk
 		return nil, errors.New("test opener")
