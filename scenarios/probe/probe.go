@@ -77,8 +77,8 @@ type prober struct {
 	clockTok *emulator.Token
 
 	users, requests, answers, unsignedAnswers, redone int
-	latencies                                          []time.Duration
-	rep                                                Report
+	latencies                                         []time.Duration
+	rep                                               Report
 }
 
 // Run probes the target and returns the report. An error means the probe
