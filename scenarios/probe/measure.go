@@ -93,7 +93,7 @@ func (p *prober) window(ctx context.Context) error {
 			break
 		}
 		if !tr.accepted {
-			notes = append(notes, fmt.Sprintf("-%d refused: %s", k, describe(tr.answer)))
+			notes = append(notes, fmt.Sprintf("-%d: %s", k, describe(tr.answer)))
 			break
 		}
 		behind = k
@@ -110,7 +110,7 @@ func (p *prober) window(ctx context.Context) error {
 			return err
 		}
 		if !tr.accepted {
-			notes = append(notes, fmt.Sprintf("+%d refused: %s", k, describe(tr.answer)))
+			notes = append(notes, fmt.Sprintf("+%d: %s", k, describe(tr.answer)))
 			break
 		}
 		ahead = k
@@ -122,7 +122,7 @@ func (p *prober) window(ctx context.Context) error {
 	if behind >= 0 {
 		p.rep.Window.Behind = &behind
 	}
-	p.rep.Notes["window"] = fmt.Sprintf("behind %s, ahead %d steps, a new user per offset; %s", p.rep.Window.behindText(), ahead, strings.Join(notes, "; "))
+	p.rep.Notes["window"] = strings.Join(notes, "; ")
 	return nil
 }
 
@@ -220,7 +220,7 @@ func (p *prober) replay(ctx context.Context) error {
 		return err
 	}
 	p.rep.ReplayRefused = !tr.accepted
-	p.rep.Notes["replay_refused"] = "the accepted code sent again in a new request: " + describe(tr.answer)
+	p.rep.Notes["replay_refused"] = "the second time: " + describe(tr.answer)
 	return nil
 }
 
@@ -268,7 +268,7 @@ func (p *prober) olderCode(ctx context.Context) error {
 		return err
 	}
 	p.rep.OlderCodeRefused = !tr.accepted
-	p.rep.Notes["older_code_refused"] = "after a login with the code of now, the code of the step before: " + describe(tr.answer) + used
+	p.rep.Notes["older_code_refused"] = "the code of the step before: " + describe(tr.answer) + used
 	return nil
 }
 
@@ -314,7 +314,7 @@ func (p *prober) digits(ctx context.Context) error {
 	if len(accepted) > 0 {
 		p.rep.Digits = accepted[len(accepted)-1]
 	}
-	p.rep.Notes["digits"] = fmt.Sprintf("a new user with a token of each length %s can make logs in: %s", p.t.Provisioner.Name(), strings.Join(notes, ", "))
+	p.rep.Notes["digits"] = strings.Join(notes, ", ")
 	return nil
 }
 
@@ -356,6 +356,7 @@ func (p *prober) lockTrial(ctx context.Context, k int) (*user, time.Time, trial,
 
 func (p *prober) lockout(ctx context.Context) error {
 	var log []string
+	var lockedBy string // the answer of the first locked trial, quoted once
 	locked := func(k int) (bool, error) {
 		tr, err := steady(p, func() (trial, error) {
 			_, _, tr, err := p.lockTrial(ctx, k)
@@ -365,9 +366,12 @@ func (p *prober) lockout(ctx context.Context) error {
 			return false, err
 		}
 		if tr.accepted {
-			log = append(log, fmt.Sprintf("%d: accepted", k))
+			log = append(log, fmt.Sprintf("%d accepted", k))
 		} else {
-			log = append(log, fmt.Sprintf("%d: %s", k, describe(tr.answer)))
+			log = append(log, fmt.Sprintf("%d refused", k))
+			if lockedBy == "" {
+				lockedBy = describe(tr.answer)
+			}
 		}
 		return !tr.accepted, nil
 	}
@@ -384,9 +388,8 @@ func (p *prober) lockout(ctx context.Context) error {
 		lo = k
 	}
 	if hi < 0 {
-		how := "k wrong codes for a new user, then the code of now (k: the right code's answer): " + strings.Join(log, "; ")
 		p.rep.LockoutThreshold = nil
-		p.rep.Notes["lockout_threshold"] = fmt.Sprintf("no lock after %d wrong codes; %s", p.o.MaxLockout, how)
+		p.rep.Notes["lockout_threshold"] = fmt.Sprintf("no lock after %d wrong codes; the right code after k wrong ones: %s", p.o.MaxLockout, strings.Join(log, ", "))
 		p.rep.UnlocksBy = nil
 		p.rep.Notes["unlocks_by"] = "no lockout to unlock"
 		return nil
@@ -404,9 +407,8 @@ func (p *prober) lockout(ctx context.Context) error {
 		}
 	}
 	threshold := hi
-	how := "k wrong codes for a new user, then the code of now (k: the right code's answer): " + strings.Join(log, "; ")
 	p.rep.LockoutThreshold = &threshold
-	p.rep.Notes["lockout_threshold"] = how
+	p.rep.Notes["lockout_threshold"] = fmt.Sprintf("the right code after k wrong ones: %s; locked: %s", strings.Join(log, ", "), lockedBy)
 	return p.unlocks(ctx, threshold)
 }
 
@@ -456,7 +458,7 @@ func (p *prober) unlocks(ctx context.Context, k int) error {
 			if err != nil {
 				return false, "", p.noAnswer(err)
 			}
-			return a.Accepted(), "the code of the next step: " + describe(a), nil
+			return a.Accepted(), "the next step's code: " + describe(a), nil
 		})
 		if err != nil {
 			return err
@@ -473,7 +475,7 @@ func (p *prober) unlocks(ctx context.Context, k int) error {
 			if err != nil {
 				return false, "", p.noAnswer(err)
 			}
-			return a.Accepted(), "a resync through the API with the codes of now and the next step, then the code after: " + describe(a), nil
+			return a.Accepted(), "after a resync through the API, " + describe(a), nil
 		})
 		if err != nil {
 			return err
@@ -497,7 +499,7 @@ func (p *prober) unlocks(ctx context.Context, k int) error {
 					return false, "", p.noAnswer(err)
 				}
 				if a.Accepted() {
-					return true, fmt.Sprintf("the code shown %v after the lock is accepted", d), nil
+					return true, fmt.Sprintf("accepted %v after the lock", d), nil
 				}
 				return false, "", nil
 			})
@@ -510,7 +512,7 @@ func (p *prober) unlocks(ctx context.Context, k int) error {
 			}
 		}
 		if !found {
-			notes = append(notes, "clock: still locked 24h later (a new locked user per wait: 30s, 5m, 1h, 24h)")
+			notes = append(notes, "clock: still locked 24h later")
 		}
 	} else {
 		notes = append(notes, "clock: not tried, the server's clock is real and the probe does not wait")
@@ -570,9 +572,9 @@ func (p *prober) drift(ctx context.Context) error {
 	}
 	p.rep.LearnsDrift = tr.accepted
 	if tr.accepted {
-		p.rep.Notes["learns_drift"] = fmt.Sprintf("a token drifting %d step(s) further ahead at each login was followed to %d steps ahead", ahead, reached)
+		p.rep.Notes["learns_drift"] = fmt.Sprintf("followed %d step(s) further at each login, to %d steps ahead", ahead, reached)
 	} else {
-		p.rep.Notes["learns_drift"] = fmt.Sprintf("a token drifting %d step(s) further ahead at each login was followed to %d steps ahead, then %d: %s", ahead, reached, reached+ahead, describe(tr.answer))
+		p.rep.Notes["learns_drift"] = fmt.Sprintf("followed %d step(s) further at each login, to %d steps ahead; %d ahead: %s", ahead, reached, reached+ahead, describe(tr.answer))
 	}
 	return nil
 }
@@ -605,7 +607,7 @@ func (p *prober) nextCode(ctx context.Context) error {
 			return trial{}, p.noAnswer(err)
 		}
 		if !a.Challenged() {
-			note = fmt.Sprintf("the code of %d steps ahead, just outside the window: %s, no challenge", out, describe(a))
+			note = fmt.Sprintf("+%d: %s, no challenge", out, describe(a))
 			return trial{answer: a}, nil
 		}
 		if p.virtual {
@@ -618,7 +620,7 @@ func (p *prober) nextCode(ctx context.Context) error {
 		if err != nil {
 			return trial{}, p.noAnswer(err)
 		}
-		note = fmt.Sprintf("the code of %d steps ahead, just outside the window: %s; the next code with its State: %s", out, describe(a), describe(b))
+		note = fmt.Sprintf("+%d: %s; the next code with its State: %s", out, describe(a), describe(b))
 		return trial{accepted: b.Accepted(), answer: b}, nil
 	})
 	if err != nil {
@@ -653,12 +655,12 @@ func (p *prober) messageAuthenticator(ctx context.Context) error {
 			return fmt.Errorf("after an unsigned request, a signed one: %w", p.noAnswer(err))
 		}
 		p.rep.RequiresMessageAuthenticator = true
-		p.rep.Notes["requires_message_authenticator"] = fmt.Sprintf("an Access-Request without Message-Authenticator got no answer in %v; the same request signed: %s", p.o.NoAnswerTimeout, describe(b))
+		p.rep.Notes["requires_message_authenticator"] = fmt.Sprintf("unsigned: no answer in %v; signed: %s", p.o.NoAnswerTimeout, describe(b))
 	case err != nil:
 		return err
 	default:
 		p.rep.RequiresMessageAuthenticator = false
-		p.rep.Notes["requires_message_authenticator"] = "an Access-Request without Message-Authenticator was answered, " + describe(a) + ": the server is exposed to BlastRADIUS (CVE-2024-3596); make it require Message-Authenticator"
+		p.rep.Notes["requires_message_authenticator"] = "unsigned: " + describe(a) + ": exposed to BlastRADIUS; make the server require Message-Authenticator"
 	}
 	return nil
 }
@@ -712,18 +714,18 @@ func (p *prober) retransmission(ctx context.Context) error {
 	switch {
 	case errors.Is(s.err2, radclient.ErrNoAnswer):
 		p.rep.Retransmission = "dropped"
-		p.rep.Notes["retransmission"] = fmt.Sprintf("the identical packet again: no answer in %v (a NAS whose answer was lost gets none)", p.o.NoAnswerTimeout)
+		p.rep.Notes["retransmission"] = fmt.Sprintf("no answer in %v: a NAS whose answer was lost gets none", p.o.NoAnswerTimeout)
 	case s.err2 != nil:
 		return s.err2
 	case s.second.Code == s.first.Code && p.rep.ReplayRefused:
 		p.rep.Retransmission = "cached"
-		p.rep.Notes["retransmission"] = "the identical packet again: the same answer, " + describe(s.second) + ", not a second verification (replays are refused)"
+		p.rep.Notes["retransmission"] = "the same answer, " + describe(s.second) + ", and not a second verification: replays are refused"
 	case s.second.Code == s.first.Code:
 		p.rep.Retransmission = "same_answer"
-		p.rep.Notes["retransmission"] = "the identical packet again: the same answer, " + describe(s.second) + "; replays are accepted, so a cache cannot be told from a second verification"
+		p.rep.Notes["retransmission"] = "the same answer, " + describe(s.second) + "; replays are accepted, so a cache cannot be told from a second verification"
 	default:
 		p.rep.Retransmission = "processed_again"
-		p.rep.Notes["retransmission"] = "the identical packet again: " + describe(s.second) + " after " + describe(s.first) + ": verified twice, so a NAS retransmitting after a lost answer fails a good login"
+		p.rep.Notes["retransmission"] = describe(s.second) + " after " + describe(s.first) + ": verified twice, so a NAS retransmitting after a lost answer fails a good login"
 	}
 	return nil
 }

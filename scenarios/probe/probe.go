@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tokenlab/tokenlab/emulator"
@@ -126,7 +127,7 @@ func Run(ctx context.Context, t Target, o Options) (Report, error) {
 		}
 	}
 	p.rep.ResponseSigned = p.answers > 0 && p.unsignedAnswers == 0
-	p.rep.Notes["response_signed"] = fmt.Sprintf("%d of %d answers carried a valid Message-Authenticator", p.answers-p.unsignedAnswers, p.answers)
+	p.rep.Notes["response_signed"] = fmt.Sprintf("%d of %d answers", p.answers-p.unsignedAnswers, p.answers)
 	p.rep.Latency = latencyOf(p.latencies)
 	p.rep.Notes["latency_ms"] = fmt.Sprintf("over %d answered requests", len(p.latencies))
 	p.rep.Requests, p.rep.Users = p.requests, p.users
@@ -282,7 +283,11 @@ const maxReplyShown = 48
 func describe(a radclient.Answer) string {
 	s := a.Code.String()
 	if m := []rune(a.ReplyMessage); len(m) > maxReplyShown {
-		s += fmt.Sprintf(" (%q…)", string(m[:maxReplyShown]))
+		cut := string(m[:maxReplyShown])
+		if i := strings.LastIndexByte(cut, ' '); i > 0 {
+			cut = cut[:i] // at a word
+		}
+		s += fmt.Sprintf(" (%q…)", cut)
 	} else if len(m) > 0 {
 		s += fmt.Sprintf(" (%q)", a.ReplyMessage)
 	}

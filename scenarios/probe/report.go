@@ -180,7 +180,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	for _, p := range properties {
 		how := p.how
 		if n := r.Notes[p.key]; n != "" {
-			how += ". " + capitalize(n)
+			how += " — " + n
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", p.key, cell(r.value(p.key)), cell(how))
 	}
