@@ -48,10 +48,10 @@ RADIUS cannot create tokens, so --provision says how users are made:
   tokenlab+https://HOST:PORT   tokens, activation through its API with the
                                administrator credential of
                                $TOKENLAB_ADMIN_TOKEN. With --virtual-clock the
-                               probe moves the server's clock and is exact
-                               and fast; on a real clock nothing waits, and
-                               what needs time to pass is reported as not
-                               measured.
+                               probe moves the server's clock (by about 26
+                               hours in all) and is exact and fast; on a real
+                               clock nothing waits, and what needs time to
+                               pass is reported as not measured.
 
 and any other provisioner registered (oath-usersfile:, google-authenticator:,
 pskc:). The probe makes about 25 users and 100 requests; each user's account,

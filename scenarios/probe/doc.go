@@ -18,7 +18,10 @@
 // is the provisioner's clock, and counts in the tokens' steps (30 s). When
 // the provisioner has the Service role (tokenlab serve) and the server's
 // clock is virtual, the probe moves that clock where a measurement needs
-// time to pass, and the probe is exact and takes seconds. On a real clock
+// time to pass, and the probe is exact and takes seconds. It moves it by
+// about 26 hours in all (the lockout's clock trials wait up to a day, and
+// tokenlab's provisioner moves it a step per user): do not probe a server
+// whose clock other tests rely on at the same time. On a real clock
 // nothing waits: a measurement whose attempt saw the step change between
 // its first press and its last answer is made again with new users (at
 // most three times), since its codes may have been judged against another
@@ -74,10 +77,12 @@
 //     refused. "later_code": the code of n+1 is accepted (tried when the
 //     window reaches ahead). "resync": with the Service role, a resync
 //     through the API with the codes of n and n+1, then the code of n+2 is
-//     accepted. "clock": on a virtual clock, moved 1 step, then to 5 min, 1
-//     h and 24 h, the code the token shows is accepted (the note says
-//     after how long). An empty list: nothing the probe tried unlocks it
-//     (an administrator must).
+//     accepted. "clock": on a virtual clock, a new locked user per wait of
+//     30 s, 5 min, 1 h and 24 h, the clock moved that long and the code the
+//     token shows then accepted (the note says after how long; one attempt
+//     per user, so that a system counting attempts made during a lock is
+//     not kept locked by the probe). An empty list: nothing the probe tried
+//     unlocks it (an administrator must).
 //   - learns_drift: a new user warms up, then logs in with the codes of
 //     n+A, n+2A, n+3A, … (A the window ahead: each code is within the
 //     window of the one before, were the system to follow the token) until

@@ -2,6 +2,7 @@ package probe_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"net"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
+	"github.com/tokenlab/tokenlab/internal/clock"
 	"github.com/tokenlab/tokenlab/scenarios/probe"
 	"github.com/tokenlab/tokenlab/scenarios/provision"
 	"github.com/tokenlab/tokenlab/scenarios/radclient"
@@ -19,6 +21,7 @@ import (
 	"github.com/tokenlab/tokenlab/server/httpapi"
 	tlradius "github.com/tokenlab/tokenlab/server/radius"
 	"github.com/tokenlab/tokenlab/server/servertest"
+	"github.com/tokenlab/tokenlab/server/sqlitestore"
 )
 
 const (
@@ -30,6 +33,7 @@ const (
 // API over HTTP (for the provisioner) and a RADIUS front.
 type deployment struct {
 	srv    *server.Server
+	vclk   *server.VirtualClock
 	target probe.Target
 }
 
@@ -40,6 +44,29 @@ type deployment struct {
 func newDeployment(t *testing.T, pol server.Policy, legacy bool) deployment {
 	t.Helper()
 	srv, vclk := servertest.New(t, pol)
+	return front(t, srv, vclk, legacy)
+}
+
+// realClockDeployment is tokenlab's RADIUS front before a server on the
+// machine's clock, which the probe cannot move.
+func realClockDeployment(t *testing.T) deployment {
+	t.Helper()
+	st, err := sqlitestore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	srv, err := server.New(server.Config{Store: st, Clock: clock.System{}, SeedKey: key, Policy: server.Policy{PasswordCost: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return front(t, srv, nil, false)
+}
+
+func front(t *testing.T, srv *server.Server, vclk *server.VirtualClock, legacy bool) deployment {
+	t.Helper()
 	hs := httptest.NewServer(httpapi.New(srv, httpapi.Options{AdminToken: adminToken, VirtualClock: vclk}))
 	t.Cleanup(hs.Close)
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -76,7 +103,7 @@ func newDeployment(t *testing.T, pol server.Policy, legacy bool) deployment {
 	// A request the server rightly ignores waits this long: a bound on
 	// real UDP I/O on loopback, not on a TOTP step.
 	rc := &radclient.Client{Addr: conn.LocalAddr().String(), Secret: []byte(secret), Timeout: 5 * time.Second}
-	return deployment{srv: srv, target: probe.Target{RADIUS: rc, Provisioner: prov}}
+	return deployment{srv: srv, vclk: vclk, target: probe.Target{RADIUS: rc, Provisioner: prov}}
 }
 
 func run(t *testing.T, d deployment) probe.Report {
@@ -107,7 +134,12 @@ func expect(t *testing.T, rep probe.Report, profile string) {
 // policy measures as the policy says.
 func TestProbeTokenlabDefaults(t *testing.T) {
 	d := newDeployment(t, server.Policy{}, false)
+	before := d.vclk.Now()
 	rep := run(t, d)
+	// What the docs tell a team sharing the server: about 26 hours.
+	if moved := d.vclk.Now().Sub(before); moved < 24*time.Hour || moved > 27*time.Hour {
+		t.Errorf("the probe moved the clock by %v", moved)
+	}
 	expect(t, rep, `{"window":{"behind":1,"ahead":1},"replay_refused":true,"older_code_refused":true,
 		"lockout_threshold":5,"unlocks_by":["resync"],"learns_drift":true,"next_code_challenge":true,
 		"digits":8,"digits_accepted":[6,8],"requires_message_authenticator":true,"response_signed":true,
@@ -135,6 +167,21 @@ func TestProbeTokenlabOtherPolicy(t *testing.T) {
 	expect(t, rep, `{"window":{"behind":2,"ahead":2},"replay_refused":true,"older_code_refused":true,
 		"lockout_threshold":3,"unlocks_by":["resync"],"learns_drift":false,"next_code_challenge":false,
 		"requires_message_authenticator":true,"retransmission":"cached"}`)
+}
+
+// TestProbeTokenlabRealClock: on a real clock nothing waits. The window
+// behind now cannot be measured (the provisioner's activation used the
+// steps before now), the clock is not tried as a way out of a lock, and the
+// rest is measured as on a virtual clock.
+func TestProbeTokenlabRealClock(t *testing.T) {
+	rep := run(t, realClockDeployment(t))
+	expect(t, rep, `{"window":{"behind":null,"ahead":1},"replay_refused":true,"older_code_refused":true,
+		"lockout_threshold":5,"unlocks_by":["resync"],"learns_drift":true,"next_code_challenge":true,
+		"digits":8,"requires_message_authenticator":true,"retransmission":"cached"}`)
+	if rep.Clock != "real" || !strings.Contains(rep.Notes["window"], "behind not measured") ||
+		!strings.Contains(rep.Notes["unlocks_by"], "clock: not tried") || !strings.Contains(rep.Notes["older_code_refused"], "had used that code already") {
+		t.Errorf("clock %q, notes %q", rep.Clock, rep.Notes)
+	}
 }
 
 // TestProbeLegacyFront: a RADIUS front that neither asks for nor gives a
