@@ -25,6 +25,8 @@ type trial struct {
 	warmup string
 	// skip says why the attempt could not measure anything.
 	skip string
+	// note is what the attempt found, for the report's notes.
+	note string
 }
 
 // noAnswer explains a request the server did not answer.
@@ -416,7 +418,7 @@ func (p *prober) lockout(ctx context.Context) error {
 func (p *prober) unlocks(ctx context.Context, k int) error {
 	by := []string{}
 	var notes []string
-	// locked makes a user locked by k wrong codes, confirmed by the right
+	// lock makes a user locked by k wrong codes, confirmed by the right
 	// code's refusal; nil when this user was not locked after all.
 	type lockedUser struct {
 		u  *user
@@ -436,10 +438,10 @@ func (p *prober) unlocks(ctx context.Context, k int) error {
 				return trial{}, err
 			}
 			if l == nil {
-				return trial{skip: "a user was not locked by the threshold's wrong codes this time"}, nil
+				return trial{note: "a user was not locked by the threshold's wrong codes this time"}, nil
 			}
 			ok, note, err := f(l)
-			return trial{accepted: ok, skip: note}, err
+			return trial{accepted: ok, note: note}, err
 		})
 		if err != nil {
 			return err
@@ -447,8 +449,8 @@ func (p *prober) unlocks(ctx context.Context, k int) error {
 		if tr.accepted {
 			by = append(by, name)
 		}
-		if tr.skip != "" {
-			notes = append(notes, name+": "+tr.skip)
+		if tr.note != "" {
+			notes = append(notes, name+": "+tr.note)
 		}
 		return nil
 	}
