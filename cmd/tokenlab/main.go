@@ -99,6 +99,7 @@ physical tokens and without waiting for real time to pass.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(a.codeCommand(), a.tokenCommand(), a.fleetCommand(), a.demoCommand(), a.deviceCommand(), a.versionCommand(), a.serveCommand(), a.scenariosCommand(), a.benchCommand(), a.simulateCommand())
 	root.AddCommand(a.remoteCommands()...)
+	root.AddCommand(a.probeCommand())
 	return root
 }
 
