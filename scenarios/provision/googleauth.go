@@ -47,7 +47,7 @@ func openGoogleAuth(_ context.Context, rest string, clk emulator.Clock) (Provisi
 	if err != nil {
 		return nil, err
 	}
-	p := &googleAuth{dir: dir, window: 3, rateLimit: "3 30", clk: clk}
+	p := &googleAuth{dir: dir, window: 3, rateLimit: "3 30", clk: orSystem(clk)}
 	if s := opts.Get("window"); s != "" {
 		// The module's own bounds: it refuses a file outside them.
 		n, err := strconv.Atoi(s)

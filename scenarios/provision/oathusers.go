@@ -41,7 +41,7 @@ func openOathUsersFile(_ context.Context, rest string, clk emulator.Clock) (Prov
 	if err != nil {
 		return nil, err
 	}
-	p := &oathUsersFile{path: path, digits: []int{6, 8}, clk: clk}
+	p := &oathUsersFile{path: path, digits: []int{6, 8}, clk: orSystem(clk)}
 	if s := opts.Get("digits"); s != "" {
 		if p.digits, err = parseDigits("oath-usersfile", s); err != nil {
 			return nil, err

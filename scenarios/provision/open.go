@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -19,6 +20,10 @@ import (
 
 // forms is what Open takes, for the error that names an unknown one.
 const forms = "oath-usersfile:PATH, google-authenticator:DIR, pskc:FILE?users=FILE.csv or tokenlab+http://HOST:PORT"
+
+// ErrUnknownScheme is a provisioner spec whose scheme no provisioner
+// registered: a mistake in how tokenlab was called, not in the system.
+var ErrUnknownScheme = errors.New("provision: unknown provisioner")
 
 var (
 	openersMu sync.RWMutex
@@ -56,19 +61,16 @@ func Register(scheme string, o Opener) {
 //	pskc:FILE?users=FILE.csv[&password=P|&key=HEX]
 //	tokenlab+http://HOST:PORT
 //
-// clk is the tokens' true time; nil is the system's clock, which is what a
-// server with a real clock (every system but a tokenlab with a virtual
-// clock) runs on.
+// clk is the tokens' true time. nil is the system's clock for the file
+// provisioners, which is what a server with a real clock runs on, and the
+// server's own clock for tokenlab+http (virtual or not, as the server says).
 func Open(ctx context.Context, spec string, clk emulator.Clock) (Provisioner, error) {
 	scheme, rest, ok := strings.Cut(spec, ":")
 	openersMu.RLock()
 	o := openers[scheme]
 	openersMu.RUnlock()
 	if !ok || o == nil {
-		return nil, fmt.Errorf("provisioner %q: unknown form: use %s", spec, forms)
-	}
-	if clk == nil {
-		clk = clock.System{}
+		return nil, fmt.Errorf("%w %q: use %s", ErrUnknownScheme, spec, forms)
 	}
 	return o(ctx, rest, clk)
 }
@@ -162,4 +164,13 @@ func newTOTP(digits int, clk emulator.Clock) (*emulator.Token, error) {
 	return emulator.New(emulator.Spec{
 		Serial: serial, Secret: secret, Digits: digits, Period: 30 * time.Second, Kind: emulator.TOTP,
 	}, clk)
+}
+
+// orSystem is clk, or the system's clock when nil: the file provisioners'
+// systems run on real time.
+func orSystem(clk emulator.Clock) emulator.Clock {
+	if clk == nil {
+		return clock.System{}
+	}
+	return clk
 }

@@ -46,10 +46,15 @@ func TestRegisterHandsTheRestOfTheSpecAndTheClock(t *testing.T) {
 	if gotRest != "//host:1234/x?y=z" || gotClock != virtual {
 		t.Fatalf("opener got %q and %v", gotRest, gotClock)
 	}
-	// nil is the system clock, so openers never see nil.
+	// nil reaches the opener as nil: tokenlab+http reads it as "the
+	// server's clock", the file provisioners as the system's.
+	gotClock = virtual
 	_, _ = Open(context.Background(), "test+scheme:x", nil)
-	if _, ok := gotClock.(clock.System); !ok {
-		t.Fatalf("a nil clock reached the opener as %#v, want clock.System", gotClock)
+	if gotClock != nil {
+		t.Fatalf("a nil clock reached the opener as %#v, want nil", gotClock)
+	}
+	if _, ok := orSystem(nil).(clock.System); !ok {
+		t.Fatal("orSystem(nil) is not the system clock")
 	}
 
 	defer func() {

@@ -96,7 +96,7 @@ func openPSKC(_ context.Context, rest string, clk emulator.Clock) (Provisioner, 
 	if err != nil {
 		return nil, err
 	}
-	return &pskcUsers{file: file, clk: clk, users: users, used: make([]bool, len(users))}, nil
+	return &pskcUsers{file: file, clk: orSystem(clk), users: users, used: make([]bool, len(users))}, nil
 }
 
 // readUserMap reads the serial,user CSV, checking every serial is in the
