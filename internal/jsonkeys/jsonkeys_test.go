@@ -31,11 +31,11 @@ func TestCheck(t *testing.T) {
 		{`{"inner":{"name":"a","name":"b"}}`, bt, `key "name" appears twice`},
 		{`{"list":[{"name":"a"},{"name":"b","Name":"c"}]}`, bt, `keys "name" and "Name"`},
 		{`{"raw":{"x":1,"x":2}}`, bt, `key "x" appears twice`}, // duplicates anywhere, even in opaque values
-		{`{"raw":{"X":1}}`, bt, ""},                            // an opaque value's names are not ours
+		{`{"raw":{"X":1}}`, bt, ""}, // an opaque value's names are not ours
 		{`{"lockout_threshold":3,"lockout_threshold":4}`, mt, `key "lockout_threshold" appears twice`},
 		{`{"a":1,"A":2}`, mt, `keys "a" and "A" are the same field`},
-		{`{"a":1} {"a":1,"a":2}`, mt, ""},    // only the first value: a strict decoder refuses the second
-		{`{"a":`, mt, ""},                    // malformed: the decoder's to report
+		{`{"a":1} {"a":1,"a":2}`, mt, ""}, // only the first value: a strict decoder refuses the second
+		{`{"a":`, mt, ""},                 // malformed: the decoder's to report
 		{strings.Repeat("[", 40), mt, "nests deeper than 32 levels"},
 	} {
 		err := Check([]byte(c.data), c.typ)
