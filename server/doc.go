@@ -89,7 +89,9 @@
 // Every rule is a field of Policy; its zero value means the default. The
 // defaults are written once, in the table PolicySettings returns, which
 // also gives GET /v1/policy its keys; docs/lifecycle.md, “Policy defaults”,
-// says what each setting decides. A test keeps this copy equal to it:
+// says what each setting decides and which values it takes (Policy.Validate
+// refuses the others; ParsePolicy reads a policy file of GET /v1/policy's
+// keys). A test keeps this copy equal to it:
 //
 //	Policy field           GET /v1/policy               default
 //	OperatorName           operator_name                Exostar

@@ -14,14 +14,14 @@ import (
 // policyMarkdown is the “Policy defaults” table of docs/lifecycle.md.
 func policyMarkdown() string {
 	var b strings.Builder
-	b.WriteString("| setting | JSON name | default | what it decides |\n")
-	b.WriteString("|---|---|---|---|\n")
+	b.WriteString("| setting | JSON name | default | allowed | what it decides |\n")
+	b.WriteString("|---|---|---|---|---|\n")
 	for _, s := range PolicySettings() {
 		jsonName := "(not served)"
 		if s.JSON != "" {
 			jsonName = "`" + s.JSON + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.Field, jsonName, s.Default(), s.Doc)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", s.Field, jsonName, s.Default(), s.Allowed, s.Doc)
 	}
 	return b.String()
 }

@@ -7,6 +7,10 @@ import "time"
 // a test can change one rule at a time. The defaults are written once, in
 // the table PolicySettings returns, with the units and the JSON names of
 // GET /v1/policy; docs/lifecycle.md, “Policy defaults”, shows that table.
+// The table also says which values each setting takes: Validate refuses the
+// others, and New refuses a policy Validate refuses. ParsePolicy reads a
+// policy file (tokenlab serve --policy): GET /v1/policy's keys, each
+// missing one the default.
 type Policy struct {
 	// OperatorName and PortalName fill the guide's messages ("Contact
 	// {operator} Customer Support", "log into {portal}").
