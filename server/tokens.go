@@ -149,7 +149,12 @@ func (s *Server) heldToken(tx Tx, userID string) (string, error) {
 
 // loginToken finds the token a user logs in with: their own, or — for a
 // connected child account without a credential of its own — the parent's.
+// A revoked token is no credential (a child may be connected with one), so
+// the parent's token comes before the account's own revoked one; that one
+// answers only when there is nothing else, so that its owner hears it was
+// revoked.
 func (s *Server) loginToken(tx Tx, acc Account) (Token, error) {
+	var revoked *Token
 	for _, id := range []string{acc.UserID, acc.ParentID} {
 		if id == "" {
 			continue
@@ -158,16 +163,17 @@ func (s *Server) loginToken(tx Tx, acc Account) (Token, error) {
 		if err != nil {
 			return Token{}, err
 		}
-		var revoked *Token
 		for i, t := range owned {
 			if t.Status != StatusRevoked {
 				return t, nil
 			}
-			revoked = &owned[i]
+			if id == acc.UserID {
+				revoked = &owned[i]
+			}
 		}
-		if revoked != nil && id == acc.UserID {
-			return *revoked, nil // so that the user hears it was revoked
-		}
+	}
+	if revoked != nil {
+		return *revoked, nil
 	}
 	return Token{}, s.refuse(CodeNoToken, "account %s has no hardware token", acc.UserID)
 }
