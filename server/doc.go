@@ -48,10 +48,10 @@
 //	┌────────────────────┐                     ┌──────────────┐
 //	│     Suspended      │                     │   Expired    │◀─┐
 //	└────────────────────┘                     └──────────────┘  │
-//	  │ 60 days (reminders 30, 15, 3 days      │ renew: expiry + 1 year,
-//	  │ before)                                │ back to Active
-//	  │                                        │ 1 year expired (reminders
-//	  ▼                                        ▼ 30, 15, 3 days before)
+//	  │ more than 60 days (reminders 30, 15,   │ renew: expiry + 1 year,
+//	  │ 3 days before)                         │ back to Active
+//	  │                                        │ more than 1 year expired
+//	  ▼                                        ▼ (reminders 30, 15, 3 days)
 //	┌──────────────────────────────────────────────────────────────┐
 //	│ Revoked — permanent: no one can ever activate the serial     │
 //	│ again. Also by the user or an administrator from Pending     │

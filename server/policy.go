@@ -64,11 +64,13 @@ type Policy struct {
 	// ExpiryReminder is how long before expiry the renewal reminder goes
 	// out.
 	ExpiryReminder time.Duration
-	// SuspendedRevokeAfter is how long a token may stay suspended before it
-	// is revoked automatically.
+	// SuspendedRevokeAfter is how long a token may stay suspended: the sweep
+	// revokes it at the first instant past that ("suspended for more than
+	// 60 days").
 	SuspendedRevokeAfter time.Duration
-	// ExpiredRevokeAfter is how long a token may stay expired before it is
-	// revoked automatically. The default follows the guide's one-year rule;
+	// ExpiredRevokeAfter is how long a token may stay expired: the sweep
+	// revokes it at the first instant past that. The default follows the
+	// guide's one-year rule;
 	// the guide also mentions renewing "by the end of the 59th day": set 59
 	// days to follow that reading instead.
 	ExpiredRevokeAfter time.Duration
