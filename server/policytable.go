@@ -119,10 +119,11 @@ func oneOf(names ...string) rule[string] {
 
 // Bounds that keep a policy from costing the server what it cannot afford.
 const (
-	// maxSyncWindow: an activation or resync attempt computes up to
-	// 2×SyncWindow+1 codes, so one request of a larger window would cost
-	// a second of CPU; 100000 steps is ±35 days at 30 s, far beyond any
-	// real token's drift.
+	// maxSyncWindow: a failing activation or resync attempt computes
+	// 2×SyncWindow+1 codes (about 0.4 ms at ±1000, docs/performance.md), so
+	// 100000 steps costs some 40 ms a wrong attempt, and much more would
+	// let anyone with a serial burn seconds of CPU a request. It is ±35
+	// days at 30 s, far beyond any real token's drift.
 	maxSyncWindow = 100000
 	// maxLockoutBudget: a token keeps the time of each wrong code the
 	// budget counts, and writes them all on every wrong code.
