@@ -184,8 +184,19 @@ func TestActivationPreconditions(t *testing.T) {
 			t.Fatalf("status %s", v.Status)
 		}
 		g.nextStep()
+		// A login and a resync are refused with the guide's message for a
+		// token pending approval, which leaves out the advice to re-activate.
+		pending := "You cannot use your token to log into MAG at this time. Follow the link below to log in without a One-Time Password Token."
 		_, err = g.srv.Verify(g.ctx, u, d.code(g.clk.Now()))
 		g.expectCode(err, server.CodeTokenUnusable)
+		if e := err.(*server.Error); e.Message != pending {
+			t.Errorf("login with a token pending approval: %q", e.Message)
+		}
+		_, err = g.srv.Resync(g.ctx, server.AsUser(u), d.serial, d.code(g.clk.Now()), d.code(g.clk.Now().Add(30*time.Second)))
+		g.expectCode(err, server.CodeTokenUnusable)
+		if e := err.(*server.Error); e.Message != pending {
+			t.Errorf("resync of a token pending approval: %q", e.Message)
+		}
 		g.ok(errOf(g.srv.Approve(g.ctx, g.admin, d.serial)))
 		_, err = g.srv.Verify(g.ctx, u, d.code(g.clk.Now()))
 		g.ok(err)

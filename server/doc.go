@@ -48,10 +48,10 @@
 //	┌────────────────────┐                     ┌──────────────┐
 //	│     Suspended      │                     │   Expired    │◀─┐
 //	└────────────────────┘                     └──────────────┘  │
-//	  │ 60 days (reminders 30, 15, 3 days      │ renew: expiry + 1 year,
-//	  │ before)                                │ back to Active
-//	  │                                        │ 1 year expired (reminders
-//	  ▼                                        ▼ 30, 15, 3 days before)
+//	  │ more than 60 days (reminders 30, 15,   │ renew: expiry + 1 year,
+//	  │ 3 days before)                         │ back to Active
+//	  │                                        │ more than 1 year expired
+//	  ▼                                        ▼ (reminders 30, 15, 3 days)
 //	┌──────────────────────────────────────────────────────────────┐
 //	│ Revoked — permanent: no one can ever activate the serial     │
 //	│ again. Also by the user or an administrator from Pending     │
@@ -89,7 +89,9 @@
 // Every rule is a field of Policy; its zero value means the default. The
 // defaults are written once, in the table PolicySettings returns, which
 // also gives GET /v1/policy its keys; docs/lifecycle.md, “Policy defaults”,
-// says what each setting decides. A test keeps this copy equal to it:
+// says what each setting decides and which values it takes (Policy.Validate
+// refuses the others; ParsePolicy reads a policy file of GET /v1/policy's
+// keys). A test keeps this copy equal to it:
 //
 //	Policy field           GET /v1/policy               default
 //	OperatorName           operator_name                Exostar

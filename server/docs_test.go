@@ -14,14 +14,14 @@ import (
 // policyMarkdown is the “Policy defaults” table of docs/lifecycle.md.
 func policyMarkdown() string {
 	var b strings.Builder
-	b.WriteString("| setting | JSON name | default | what it decides |\n")
-	b.WriteString("|---|---|---|---|\n")
+	b.WriteString("| setting | JSON name | default | allowed | what it decides |\n")
+	b.WriteString("|---|---|---|---|---|\n")
 	for _, s := range PolicySettings() {
 		jsonName := "(not served)"
 		if s.JSON != "" {
 			jsonName = "`" + s.JSON + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", s.Field, jsonName, s.Default(), s.Doc)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", s.Field, jsonName, s.Default(), s.Allowed, s.Doc)
 	}
 	return b.String()
 }
@@ -62,8 +62,7 @@ func TestLifecycleDocTables(t *testing.T) {
 		t.Errorf("docs/lifecycle.md, “Policy defaults”: the table is not the code's; it should read:\n\n%s", table)
 	}
 
-	// “Errors” says when in its own words; the message and its origin must
-	// be the catalogue's.
+	// “Errors” is the catalogue: when, the message and its origin.
 	rows := map[Code]string{}
 	for line := range strings.Lines(doc) {
 		if code, ok := strings.CutPrefix(line, "| `"); ok {
@@ -74,12 +73,14 @@ func TestLifecycleDocTables(t *testing.T) {
 	}
 	for _, e := range Catalogue {
 		row, ok := rows[e.Code]
-		if want := " | " + e.Message + " | " + e.Source + " |"; !ok || !strings.HasSuffix(row, want) {
-			t.Errorf("docs/lifecycle.md, “Errors”: the row of %s should end with %q; it is %q", e.Code, want, row)
+		if want := "| `" + string(e.Code) + "` | " + e.When + " | " + e.Message + " | " + e.Source + " |"; !ok || row != want {
+			t.Errorf("docs/lifecycle.md, “Errors”: the row of %s should be\n%s\nit is\n%s", e.Code, want, row)
 		}
 	}
-	if !strings.Contains(strings.Join(strings.Fields(doc), " "), pendingApprovalMessage) {
-		t.Errorf("docs/lifecycle.md does not quote the pending approval message: %s", pendingApprovalMessage)
+	for _, v := range MessageVariants {
+		if !strings.Contains(strings.Join(strings.Fields(doc), " "), v.Message) {
+			t.Errorf("docs/lifecycle.md does not quote %s's message for %s: %s", v.Code, v.When, v.Message)
+		}
 	}
 }
 

@@ -48,56 +48,65 @@ type Entry struct {
 	Source  string
 }
 
-// Catalogue is every refusal the server can give.
+// Catalogue is every refusal the server can give; MessageVariants are the
+// other messages some of them are given with.
 var Catalogue = []Entry{
-	{CodeSerialIncorrect, "activation with a serial the user may not activate",
+	{CodeSerialIncorrect, "activation with a serial that is not in the inventory, not the user's to activate, or already on another account",
 		"The Token Serial Number is not correct. Enter the Token Serial Number that matches your token. Refer to the instructions if you are unsure of where the Token Serial Number is located on your token.", "guide"},
-	{CodeOTPIncorrect, "activation or resync codes that do not match, or are not consecutive",
+	{CodeOTPIncorrect, "activation or resync codes that are not two consecutive codes in the sync window (the attempt counts)",
 		"You have entered an incorrect One-Time Password. Enter the 1st and 2nd consecutive One-Time Passwords as displayed on your token correctly. You will need to wait 30 seconds between the 1st and 2nd One-Time Password.", "guide"},
-	{CodeActivationBlocked, "too many failed activation or resync attempts: an administrator must reset the token",
+	{CodeActivationBlocked, "activation or resync of a token blocked after too many failed attempts: an administrator must reset it",
 		"The token cannot be activated on your account at this time. Contact {operator} Customer Support in order to resume activation of your token.", "guide"},
-	{CodeActionUnavailable, "anything else that fails during activation (deadline passed, terms not accepted, a token already held, proofing missing)",
+	{CodeActionUnavailable, "any other activation failure (deadline passed, terms not accepted, proofing missing, another token held, a connected account, the token already on this account); an action the token's status does not allow; accounts that cannot be connected; a phone on a connected account",
 		"This action cannot be completed at this time. Contact {operator} Customer Support for assistance.", "guide"},
 	{CodeTokenLocked, "login with a locked token",
 		"Your OTP hardware token is locked. You must re-activate your token to your account before you can log into {portal} with a One-Time Password Token. To do this, follow the link below to log in without your One-Time Password Token and proceed to Manage OTP in My Account.", "guide"},
-	{CodeTokenUnusable, "login with a suspended token or one pending approval; a resync of a token that is not Active",
+	{CodeTokenUnusable, "login with, or resync of, a suspended or pending-approval token",
 		"You cannot use your token to log into {portal} at this time. Follow the link below to log in without a One-Time Password Token. You may need to re-activate your OTP hardware token by proceeding to Manage OTP in My Account.", "guide"},
-	{CodeTokenExpired, "login with an expired token",
+	{CodeTokenExpired, "login with, or resync of, an expired token",
 		"Your OTP Hardware Token has expired. Once you have logged into {portal}, you can renew your OTP Hardware Token by selecting the Manage OTP option on the My Account tab.", "guide"},
-	{CodeTokenRevoked, "any use of a revoked token",
+	{CodeTokenRevoked, "any use of a revoked token: activation, login, resync, suspend, enable, renew, revoke, reset",
 		"Your OTP Hardware Token has been revoked and cannot be used again. Revocation is permanent: obtain a new token to continue.", "tokenlab"},
-	{CodeOTPReplayed, "a code (time step) that was already accepted",
+	{CodeOTPReplayed, "a login code, or a resync pair, from a step no later than the last accepted one (does not count towards the lockout)",
 		"This One-Time Password has already been used. Wait for your token to show a new code, then enter it.", "tokenlab"},
 	{CodeOTPInvalid, "a login code that matches no step in the window (counts towards the lockout)",
 		"You have entered an incorrect One-Time Password. Press the button on your token and enter the code it displays.", "tokenlab"},
-	{CodeNoToken, "login with a hardware OTP on an account that has no usable token",
+	{CodeNoToken, "login with a code on an account with no token (its own or, for a connected child, its parent's)",
 		"There is no OTP Hardware Token on your account. Activate a token before you log in with a One-Time Password.", "tokenlab"},
 	{CodeStrengthTooLow, "an application that needs a stronger credential than the session's",
 		"This application requires a stronger credential than the one you logged in with. Elevate your credential strength to continue.", "tokenlab"},
 	{CodeTermsNotAccepted, "an application whose terms and conditions the user has not accepted",
 		"You must accept the Terms and Conditions of this application before you can use it.", "tokenlab"},
-	{CodeCredentialsInvalid, "a wrong user ID or password",
+	{CodeCredentialsInvalid, "a wrong user ID or password (login, password change)",
 		"The User ID or password you entered is incorrect.", "tokenlab"},
-	{CodeSessionInvalid, "a session that does not exist or has ended",
+	{CodeSessionInvalid, "a session that does not exist or has ended: logged out, idle, too old, or its token no longer usable",
 		"Your session has ended. Log in again.", "tokenlab"},
-	{CodeForbidden, "an actor who may not do this (a user re-enabling a token an administrator suspended, a user acting on another's token)",
+	{CodeForbidden, "an actor who may not do this: a user acting on another's token, re-enabling a token an administrator suspended, or doing an administrator's job",
 		"You are not allowed to do this. Contact your Organization Administrator.", "tokenlab"},
-	{CodeNotFound, "an account, token, application or licence key that does not exist (administrative calls)",
+	{CodeNotFound, "an account, token, application, phone or licence key that does not exist",
 		"The requested item does not exist.", "tokenlab"},
-	{CodeConflict, "creating something that already exists",
+	{CodeConflict, "something that already exists (an account, an application, a serial, a phone); selling or sponsoring a token that is not pending activation; a licence key another account redeemed",
 		"The item already exists.", "tokenlab"},
-	{CodeBadRequest, "a malformed request: a missing or invalid field",
+	{CodeBadRequest, "a malformed request: a missing or invalid field, a code that is not the token's number of digits, a seed file that cannot be read",
 		"The request is not valid.", "tokenlab"},
-	{CodePhoneLimit, "a fourth phone for phone OTP",
+	{CodePhoneLimit, "a phone beyond `MaxPhones`",
 		"You can register up to {maxphones} phones for phone-based One-Time Passwords.", "tokenlab"},
-	{CodePhoneCodeIncorrect, "a phone OTP code that is wrong or expired",
+	{CodePhoneCodeIncorrect, "a phone code that is wrong, expired or already used",
 		"The One-Time Password you entered is incorrect or has expired. Send a new code and try again.", "tokenlab"},
-	{CodeProofingCodeInvalid, "a proofing activation code that is wrong",
+	{CodeProofingCodeInvalid, "a wrong proofing activation code",
 		"The proofing activation code you entered is incorrect.", "tokenlab"},
 }
 
-// pendingApprovalMessage is the guide's text for a token pending approval,
-// under the code token_unusable.
+// MessageVariants are the messages a code is given with besides its
+// Catalogue entry's, each with when: the guide words a refusal differently
+// for one case. A refusal's message is its Catalogue entry's or one of
+// these.
+var MessageVariants = []Entry{
+	// The guide's text for a token pending approval leaves out the advice to
+	// re-activate, which cannot help: only an administrator's approval does.
+	{CodeTokenUnusable, "login with, or resync of, a pending-approval token", pendingApprovalMessage, "guide"},
+}
+
 const pendingApprovalMessage = "You cannot use your token to log into {portal} at this time. Follow the link below to log in without a One-Time Password Token."
 
 // Error is a refusal: a stable code, the human message, and for the

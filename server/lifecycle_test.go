@@ -28,8 +28,11 @@ func (f *fixture) outbox(user string, t0 time.Time, kindsOnly ...string) string 
 }
 
 func fmtDays(d time.Duration) string {
-	if d%day == 0 {
+	switch {
+	case d%day == 0:
 		return fmt.Sprintf("%dd", d/day)
+	case d%day < time.Second: // just after a deadline: "60d+1ns"
+		return fmt.Sprintf("%dd+%v", d/day, d%day)
 	}
 	return fmt.Sprintf("%.2fd", float64(d)/float64(day))
 }
@@ -65,27 +68,31 @@ func TestSuspensionByUserAndByAdministrator(t *testing.T) {
 	f.ok(err)
 }
 
+// TestSuspendedSixtyDaysIsRevokedWithReminders: "If your OTP Hardware Token
+// has been suspended for more than 60 days, Exostar automatically revokes
+// your token": suspended for 60 days exactly it is still suspended, and
+// revoked at the first instant past them.
 func TestSuspendedSixtyDaysIsRevokedWithReminders(t *testing.T) {
 	f := newFixture(t, server.Policy{})
 	u, d := f.activeToken()
 	t0 := f.clk.Now()
 	f.ok(errOf(f.srv.Suspend(f.ctx, server.AsUser(u), d.serial)))
 	// A daily sweep and one big jump must give the same history.
-	for range 59 {
+	for range 60 {
 		f.clk.Step(day)
 		f.sweep()
 	}
 	if v := f.status(d.serial); v.Status != server.StatusSuspended {
-		t.Fatalf("day 59: %s", v.Status)
+		t.Fatalf("suspended for 60 days exactly: %s", v.Status)
 	}
-	f.clk.Step(day)
+	f.clk.Step(time.Nanosecond)
 	if rep := f.sweep(); rep.Revoked != 1 {
-		t.Fatalf("day 60: %+v", rep)
+		t.Fatalf("suspended for more than 60 days: %+v", rep)
 	}
-	if v := f.status(d.serial); v.Status != server.StatusRevoked || !v.RevokedAt.Equal(t0.Add(60*day)) {
-		t.Fatalf("day 60: %+v", v)
+	if v := f.status(d.serial); v.Status != server.StatusRevoked || !v.RevokedAt.Equal(t0.Add(60*day+time.Nanosecond)) {
+		t.Fatalf("suspended for more than 60 days: %+v", v)
 	}
-	want := "revocation_reminder@30d revocation_reminder@45d revocation_reminder@57d revocation_notice@60d"
+	want := "revocation_reminder@30d revocation_reminder@45d revocation_reminder@57d revocation_notice@60d+1ns"
 	if got := f.outbox(u, t0, "revocation_reminder", "revocation_notice"); got != want {
 		t.Fatalf("outbox:\n got %s\nwant %s", got, want)
 	}
@@ -105,11 +112,12 @@ func TestSuspendedSixtyDaysIsRevokedWithReminders(t *testing.T) {
 	if again := g.sweep(); again != (server.SweepReport{}) {
 		t.Fatalf("a second sweep did more: %+v", again)
 	}
-	// Re-enabling in time cancels the revocation.
+	// Re-enabling in time cancels the revocation: on the 60th day's last
+	// instant is in time.
 	h := newFixture(t, server.Policy{})
 	u3, d3 := h.activeToken()
 	h.ok(errOf(h.srv.Suspend(h.ctx, server.AsUser(u3), d3.serial)))
-	h.clk.Step(50 * day)
+	h.clk.Step(60 * day)
 	h.sweep()
 	h.ok(errOf(h.srv.Enable(h.ctx, server.AsUser(u3), d3.serial)))
 	h.clk.Step(20 * day)
@@ -159,7 +167,7 @@ func TestExpiryRenewalAndRevocationOfExpiredTokens(t *testing.T) {
 	if rep.Expired != 1 || rep.Revoked != 1 || rep.Reminders != 4 {
 		t.Fatalf("sweep %+v", rep)
 	}
-	want := "expiry_reminder@335d expired@365d expiry_reminder@700d expired@730d revocation_reminder@1065d revocation_reminder@1080d revocation_reminder@1092d revocation_notice@1095d"
+	want := "expiry_reminder@335d expired@365d expiry_reminder@700d expired@730d revocation_reminder@1065d revocation_reminder@1080d revocation_reminder@1092d revocation_notice@1095d+1ns"
 	if got := f.outbox(u, purchase, "expiry_reminder", "expired", "revocation_reminder", "revocation_notice"); got != want {
 		t.Fatalf("outbox:\n got %s\nwant %s", got, want)
 	}
@@ -167,6 +175,9 @@ func TestExpiryRenewalAndRevocationOfExpiredTokens(t *testing.T) {
 	f.expectCode(err, server.CodeTokenRevoked)
 }
 
+// TestTheFiftyNinthDayReadingIsAPolicy: "You must renew the token by the
+// end of the business day of the 59th day": expired for 59 days exactly it
+// may still be renewed; a moment later it is revoked.
 func TestTheFiftyNinthDayReadingIsAPolicy(t *testing.T) {
 	f := newFixture(t, server.Policy{ExpiredRevokeAfter: 59 * day})
 	u, d := f.activeToken()
@@ -178,8 +189,24 @@ func TestTheFiftyNinthDayReadingIsAPolicy(t *testing.T) {
 	}
 	f.clk.Set(expires.Add(59 * day))
 	f.sweep()
+	if s := f.status(d.serial).Status; s != server.StatusExpired {
+		t.Fatalf("the end of day 59: %s", s)
+	}
+	f.clk.Step(time.Nanosecond)
+	f.sweep()
 	if s := f.status(d.serial).Status; s != server.StatusRevoked {
-		t.Fatalf("day 59: %s", s)
+		t.Fatalf("past day 59: %s", s)
+	}
+	// The renewal in time.
+	g := newFixture(t, server.Policy{ExpiredRevokeAfter: 59 * day})
+	gu, gd := g.activeToken()
+	g.clk.Set(expires.Add(59 * day))
+	g.sweep()
+	g.ok(errOf(g.srv.Renew(g.ctx, server.AsUser(gu), gd.serial)))
+	g.clk.Step(time.Nanosecond)
+	g.sweep()
+	if s := g.status(gd.serial).Status; s != server.StatusActive {
+		t.Fatalf("renewed at the end of day 59: %s", s)
 	}
 	if got := f.outbox(u, expires, "revocation_reminder"); got != "revocation_reminder@29d revocation_reminder@44d revocation_reminder@56d" {
 		t.Fatalf("reminders %s", got)

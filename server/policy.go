@@ -7,6 +7,10 @@ import "time"
 // a test can change one rule at a time. The defaults are written once, in
 // the table PolicySettings returns, with the units and the JSON names of
 // GET /v1/policy; docs/lifecycle.md, “Policy defaults”, shows that table.
+// The table also says which values each setting takes: Validate refuses the
+// others, and New refuses a policy Validate refuses. ParsePolicy reads a
+// policy file (tokenlab serve --policy): GET /v1/policy's keys, each
+// missing one the default.
 type Policy struct {
 	// OperatorName and PortalName fill the guide's messages ("Contact
 	// {operator} Customer Support", "log into {portal}").
@@ -60,11 +64,13 @@ type Policy struct {
 	// ExpiryReminder is how long before expiry the renewal reminder goes
 	// out.
 	ExpiryReminder time.Duration
-	// SuspendedRevokeAfter is how long a token may stay suspended before it
-	// is revoked automatically.
+	// SuspendedRevokeAfter is how long a token may stay suspended: the sweep
+	// revokes it at the first instant past that ("suspended for more than
+	// 60 days").
 	SuspendedRevokeAfter time.Duration
-	// ExpiredRevokeAfter is how long a token may stay expired before it is
-	// revoked automatically. The default follows the guide's one-year rule;
+	// ExpiredRevokeAfter is how long a token may stay expired: the sweep
+	// revokes it at the first instant past that. The default follows the
+	// guide's one-year rule;
 	// the guide also mentions renewing "by the end of the 59th day": set 59
 	// days to follow that reading instead.
 	ExpiredRevokeAfter time.Duration

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -182,6 +183,181 @@ func TestPolicyFromDocument(t *testing.T) {
 	} {
 		if _, err := PolicyFromDocument([]byte(bad)); err == nil {
 			t.Errorf("PolicyFromDocument(%q) took it", bad)
+		}
+	}
+}
+
+func TestPolicyValidate(t *testing.T) {
+	for name, p := range map[string]Policy{
+		"zero": {}, "defaults": DefaultPolicy(), "every field changed": everyFieldChanged(),
+		"no audit limits":             {AuditRetention: -1, AuditMaxEntries: -1},
+		"the widest windows":          {SyncWindow: 100000, LoginWindow: 100000, MaxLoginWindow: 100000, HOTPLookAhead: 100000},
+		"a sync window of 20":         {SyncWindow: 20}, // the other windows' defaults fit in it
+		"names of 64 characters":      {OperatorName: strings.Repeat("é", 64), PortalName: "Portail d’accès"},
+		"the least bcrypt cost":       {PasswordCost: 4},
+		"one reminder, half a day":    {RevocationReminders: []time.Duration{12 * time.Hour}},
+		"a lockout of one wrong code": {LockoutThreshold: 1, LockoutBudget: 1},
+	} {
+		if err := p.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for _, c := range []struct {
+		p    Policy
+		want string
+	}{
+		{Policy{LockoutThreshold: -1}, "lockout_threshold is -1: give 1 to 1000000"},
+		{Policy{SyncWindow: 100001}, "sync_window is 100001: give 1 to 100000"},
+		{Policy{LoginWindow: -2}, "login_window is -2"},
+		{Policy{LockoutBudget: 1001}, "lockout_budget is 1001: give 1 to 1000"},
+		{Policy{LockoutBudgetWindow: -time.Hour}, "lockout_budget_window_days is -0.041666666666666664: give more than 0"},
+		{Policy{SuspendedRevokeAfter: -day}, "suspended_revoke_after_days is -1: give more than 0"},
+		{Policy{PhoneCodeValidity: -time.Second}, "phone_code_validity_s is -1: give more than 0"},
+		{Policy{DriftTracking: "linear"}, `drift_tracking is "linear": give offset, fixed or rate`},
+		{Policy{MaxDriftPPM: -3}, "max_drift_ppm is -3: give more than 0, at most 10000"},
+		{Policy{MaxDriftPPM: 20000}, "max_drift_ppm is 20000"},
+		{Policy{OperatorName: "Acme\nSupport"}, `operator_name is "Acme\nSupport": give 1 to 64 characters, no control characters`},
+		{Policy{PortalName: strings.Repeat("x", 65)}, "portal_name is"},
+		{Policy{RevocationReminders: []time.Duration{30 * day, -day}}, "revocation_reminder_days is [30,-1]: give 1 to 10 values, each more than 0"},
+		{Policy{RevocationReminders: make([]time.Duration, 11)}, "revocation_reminder_days is"},
+		{Policy{MaxPhones: 101}, "max_phones is 101: give 1 to 100"},
+		{Policy{ActivationAttempts: -1}, "activation_attempts is -1"},
+		{Policy{PasswordCost: 3}, "PasswordCost is 3: give 4 to 20"},
+		{Policy{PasswordCost: 31}, "PasswordCost is 31"},
+		// Settings that contradict each other.
+		{Policy{SyncWindow: 5, LoginWindow: 6}, "login_window (6) is wider than sync_window (5)"},
+		{Policy{SyncWindow: 5}, "max_login_window (10) must lie from login_window (1) to sync_window (5)"},
+		{Policy{LoginWindow: 3, MaxLoginWindow: 2}, "max_login_window (2) must lie from login_window (3) to sync_window (1000)"},
+		{Policy{SyncWindow: 10, HOTPLookAhead: 11}, "hotp_look_ahead (11) is wider than sync_window (10)"},
+	} {
+		err := c.p.Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Validate(%+v) = %v, want %q", c.p, err, c.want)
+		}
+	}
+	// Every problem at once.
+	err := Policy{LockoutThreshold: -1, MaxPhones: -1}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "lockout_threshold is -1") || !strings.Contains(err.Error(), "max_phones is -1") {
+		t.Errorf("two bad settings: %v", err)
+	}
+}
+
+// TestEveryRuleRefusesTheDefaultMarker: a zero value means "the default" in
+// a Policy, so a policy file that writes one meant something else. Each
+// setting's rule refuses its zero, a flag's excepted (false is a value and
+// the default), and admits its default.
+func TestEveryRuleRefusesTheDefaultMarker(t *testing.T) {
+	for _, s := range PolicySettings() {
+		if s.Allowed == "" {
+			t.Errorf("%s: no Allowed", s.Field)
+		}
+		err := s.check(Policy{})
+		flag := reflect.ValueOf(Policy{}).FieldByName(s.Field).Kind() == reflect.Bool
+		if flag != (err == nil) {
+			t.Errorf("%s: its rule on the zero value says %v", s.Field, err)
+		}
+		if err := s.check(DefaultPolicy()); err != nil {
+			t.Errorf("%s: the default is refused: %v", s.Field, err)
+		}
+	}
+}
+
+func TestParsePolicy(t *testing.T) {
+	p, err := ParsePolicy([]byte(`{"lockout_threshold": 3}`))
+	if err != nil || !reflect.DeepEqual(p, Policy{LockoutThreshold: 3}) {
+		t.Fatalf("a partial file: %+v, %v; want that field and zero (the defaults) for the rest", p, err)
+	}
+	p, err = ParsePolicy([]byte(` {} `))
+	if err != nil || !reflect.DeepEqual(p, Policy{}) {
+		t.Fatalf("an empty object: %+v, %v", p, err)
+	}
+	p, err = ParsePolicy([]byte(`{"approval_required": true, "expired_revoke_after_days": 59, "operator_name": "Acme", "portal_name": "Gate", "max_phones": 5}`))
+	if want := (Policy{ApprovalRequired: true, ExpiredRevokeAfter: 59 * day, OperatorName: "Acme", PortalName: "Gate", MaxPhones: 5}); err != nil || !reflect.DeepEqual(p, want) {
+		t.Fatalf("got %+v, %v; want %+v", p, err, want)
+	}
+
+	for _, c := range []struct{ doc, want string }{
+		{`{"lockout_treshold": 3}`, "lockout_treshold is not a policy setting: did you mean lockout_threshold?"},
+		{`{"Lockout_Threshold": 3}`, "Lockout_Threshold is not a policy setting: did you mean lockout_threshold?"},
+		{`{"password_cost": 4}`, "password_cost is not a policy setting"},
+		{`{"colour": "blue"}`, "colour is not a policy setting: the settings are the keys of GET /v1/policy"},
+		{`{"lockout_threshold": "3"}`, `lockout_threshold: want a whole number, not "3"`},
+		{`{"lockout_threshold": 2.5}`, `lockout_threshold: want a whole number, not 2.5`},
+		{`{"approval_required": "yes"}`, `approval_required: want true or false, not "yes"`},
+		{`{"validity_days": "365"}`, `validity_days: want a number of days, not "365"`},
+		{`{"phone_code_validity_s": true}`, `phone_code_validity_s: want a number of seconds, not true`},
+		{`{"revocation_reminder_days": [30, "15"]}`, `revocation_reminder_days: want a list of numbers of days, not [30, "15"]`},
+		{`{"operator_name": 7}`, `operator_name: want a string, not 7`},
+		{`{"validity_days": 1e300}`, `validity_days: 1e+300 is out of range`},
+		{`{"lockout_threshold": 0}`, "lockout_threshold is 0: give 1 to 1000000, or leave it out for the default (5 codes)"},
+		{`{"sync_window": -5}`, "sync_window is -5: give 1 to 100000"},
+		{`{"login_window": 0}`, "login_window is 0"},
+		{`{"suspended_revoke_after_days": 0}`, "suspended_revoke_after_days is 0: give more than 0, or leave it out for the default (60 days)"},
+		{`{"validity_days": 1e-12}`, "validity_days is 0: give more than 0"}, // less than the microsecond days are read to
+		{`{"audit_max_entries": 0}`, "audit_max_entries is 0: give a value other than 0 (negative: no limit)"},
+		{`{"operator_name": ""}`, `operator_name is "": give 1 to 64 characters`},
+		{`{"revocation_reminder_days": []}`, "revocation_reminder_days is null: give 1 to 10 values"},
+		{`{"drift_tracking": "linear"}`, `drift_tracking is "linear": give offset, fixed or rate`},
+		{`{"lockout_threshold": null}`, "lockout_threshold is null: give 1 to 1000000, or leave it out for the default (5 codes)"},
+		{`{"lockout_threshold": 3, "lockout_threshold": 4}`, `key "lockout_threshold" appears twice`},
+		{`{"lockout_threshold": 3, "LOCKOUT_THRESHOLD": 4}`, `keys "lockout_threshold" and "LOCKOUT_THRESHOLD" are the same field`},
+		{`{"sync_window": 5, "login_window": 6}`, "login_window (6) is wider than sync_window (5)"},
+		{"{\n  \"lockout_threshold\": 3,\n}", "line 3, column 1"},
+		{`{"lockout_threshold": 3} {}`, "line 1, column 26"},
+		{``, `the policy is empty: write a JSON object of settings, e.g. {"lockout_threshold": 3}`},
+		{`null`, `a policy is a JSON object`},
+		{`[]`, `a policy is a JSON object`},
+		{`"lockout_threshold"`, `a policy is a JSON object`},
+	} {
+		p, err := ParsePolicy([]byte(c.doc))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ParsePolicy(%s) = %+v, %v; want an error with %q", c.doc, p, err, c.want)
+		}
+	}
+	// Every problem at once, each naming its key.
+	_, err = ParsePolicy([]byte(`{"lockout_treshold": 3, "max_phones": 0, "approval_required": 1}`))
+	for _, want := range []string{"lockout_treshold", "max_phones is 0", "approval_required: want true or false"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("three mistakes: %v; want %q among them", err, want)
+		}
+	}
+}
+
+// TestParsePolicyReadsWhatGETPrints: GET /v1/policy's document, saved,
+// edited and read back, is the policy it shows; and read back unedited it
+// prints the same bytes (curl …/v1/policy > p.json; serve --policy p.json).
+func TestParsePolicyReadsWhatGETPrints(t *testing.T) {
+	for name, p := range map[string]Policy{"defaults": DefaultPolicy(), "every field changed": everyFieldChanged().withDefaults()} {
+		printed, err := json.MarshalIndent(p.Document(), "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParsePolicy(printed)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, printed)
+		}
+		want := p
+		want.PasswordCost = 0 // not in the document
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: read back\n got %+v\nwant %+v", name, got, want)
+		}
+		again, _ := json.MarshalIndent(got.withDefaults().Document(), "", "  ")
+		if string(again) != string(printed) {
+			t.Errorf("%s: printed back\n%s\nwant\n%s", name, again, printed)
+		}
+	}
+	// Numbers a person writes print back as written.
+	for _, v := range []string{"0.5", "0.1", "0.3", "1.1", "2.7", "59.5", "365.25", "0.001", "1000.123"} {
+		doc := `{"validity_days": ` + v + `, "lockout_budget_window_days": ` + v + `, "phone_code_validity_s": ` + v + `}`
+		p, err := ParsePolicy([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := p.Document()
+		for _, k := range []string{"validity_days", "lockout_budget_window_days", "phone_code_validity_s"} {
+			if got := formatFloat(d[k].(float64)); got != v {
+				t.Errorf("%s: %s prints back as %s", k, v, got)
+			}
 		}
 	}
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // Config is what a Server needs. Store and SeedKey are required; a nil
-// Clock is the system clock and a zero Policy the guide's defaults.
+// Clock is the system clock and a zero Policy the guide's defaults. New
+// refuses a Policy that Policy.Validate refuses.
 type Config struct {
 	Store   Store
 	Clock   Clock
@@ -49,6 +50,9 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("server: no store")
+	}
+	if err := cfg.Policy.Validate(); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	sl, err := newSealer(cfg.SeedKey)
 	if err != nil {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,6 +90,54 @@ func TestOneTokenOnConnectedAccounts(t *testing.T) {
 	f.sponsor(child, d3.serial)
 	_, err = f.activate(child, d3)
 	f.expectCode(err, server.CodeActionUnavailable)
+}
+
+// TestChildWithARevokedTokenUsesTheParents: a revoked token is no active
+// credential, so an account whose own token was revoked may be connected to
+// a parent, and from then on logs in with the parent's token, as the guide
+// says a child does ("You will use the Parent accounts' credentials once
+// connection is complete"). Its own revoked token still answers when there
+// is no parent's token to use.
+func TestChildWithARevokedTokenUsesTheParents(t *testing.T) {
+	f := newFixture(t, server.Policy{})
+	child, own := f.activeToken()
+	f.ok(errOf(f.srv.Revoke(f.ctx, f.admin, own.serial)))
+	ca, err := f.srv.Account(f.ctx, child)
+	f.ok(err)
+	parent := f.user(func(n *server.NewAccount) {
+		n.Email, n.FirstName, n.MiddleName, n.LastName = ca.Email, ca.FirstName, ca.MiddleName, ca.LastName
+	})
+	f.ok(errOf(f.srv.Connect(f.ctx, f.admin, parent, child)))
+	// The parent has no token yet: the child hears that its own was revoked.
+	f.nextStep()
+	_, err = f.srv.Verify(f.ctx, child, own.code(f.clk.Now()))
+	f.expectCode(err, server.CodeTokenRevoked)
+
+	d := f.importToken()
+	f.sponsor(parent, d.serial)
+	f.ok(errOf(f.activate(parent, d)))
+	f.nextStep()
+	v, err := f.srv.Verify(f.ctx, child, d.code(f.clk.Now()))
+	f.ok(err)
+	if v.Serial != d.serial {
+		t.Fatalf("the child logged in with %s, want the parent's %s", v.Serial, d.serial)
+	}
+	// A login too, with the temporary password the revocation sent.
+	ns := f.notifications(child)
+	temp := ns[len(ns)-1].Body[strings.LastIndex(ns[len(ns)-1].Body, " ")+1:]
+	f.nextStep()
+	ss, err := f.srv.Login(f.ctx, child, temp, d.code(f.clk.Now()))
+	f.ok(err)
+	if ss.Strength.Credential != server.CredentialHardwareOTP {
+		t.Fatalf("the child's session: %+v", ss.Strength)
+	}
+	// Wrong codes count against the parent's token, which they lock.
+	for range 5 {
+		_, err = f.srv.Verify(f.ctx, child, d.wrong(f.clk.Now()))
+		f.expectCode(err, server.CodeOTPInvalid)
+	}
+	_, err = f.srv.Verify(f.ctx, parent, d.code(f.clk.Now()))
+	f.expectCode(err, server.CodeTokenLocked)
 }
 
 func TestPhoneOTP(t *testing.T) {

@@ -61,13 +61,13 @@ func (s *Server) nextEvent(t *Token) (event, bool) {
 		for _, d := range s.policy.RevocationReminders {
 			reminder(deadline, d, whyRevocation, t.SuspendedAt)
 		}
-		evs = append(evs, event{at: deadline, kind: eventRevoke, why: whySuspended})
+		evs = append(evs, event{at: pastDeadline(deadline), kind: eventRevoke, why: whySuspended})
 	case StatusExpired:
 		deadline := t.ExpiresAt.Add(s.policy.ExpiredRevokeAfter)
 		for _, d := range s.policy.RevocationReminders {
 			reminder(deadline, d, whyRevocation, t.ExpiresAt)
 		}
-		evs = append(evs, event{at: deadline, kind: eventRevoke, why: whyExpired})
+		evs = append(evs, event{at: pastDeadline(deadline), kind: eventRevoke, why: whyExpired})
 	default:
 		return event{}, false
 	}
@@ -83,6 +83,15 @@ func (s *Server) nextEvent(t *Token) (event, bool) {
 	})
 	return evs[0], true
 }
+
+// pastDeadline is when an automatic revocation happens: the first instant
+// past its deadline, a nanosecond (the clock's resolution) after it. The
+// guide revokes a token "suspended for more than 60 days", "expired for more
+// than one year", and asks for a renewal "by the end of the business day of
+// the 59th day": at the deadline itself the token may still be re-enabled or
+// renewed. The reminders count back from the deadline, "the actual token
+// revocation date".
+func pastDeadline(deadline time.Time) time.Time { return deadline.Add(time.Nanosecond) }
 
 // schedule records when the sweep next has something to do for t.
 func (s *Server) schedule(t *Token) {

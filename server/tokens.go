@@ -149,7 +149,12 @@ func (s *Server) heldToken(tx Tx, userID string) (string, error) {
 
 // loginToken finds the token a user logs in with: their own, or — for a
 // connected child account without a credential of its own — the parent's.
+// A revoked token is no credential (a child may be connected with one), so
+// the parent's token comes before the account's own revoked one; that one
+// answers only when there is nothing else, so that its owner hears it was
+// revoked.
 func (s *Server) loginToken(tx Tx, acc Account) (Token, error) {
+	var revoked *Token
 	for _, id := range []string{acc.UserID, acc.ParentID} {
 		if id == "" {
 			continue
@@ -158,16 +163,17 @@ func (s *Server) loginToken(tx Tx, acc Account) (Token, error) {
 		if err != nil {
 			return Token{}, err
 		}
-		var revoked *Token
 		for i, t := range owned {
 			if t.Status != StatusRevoked {
 				return t, nil
 			}
-			revoked = &owned[i]
+			if id == acc.UserID {
+				revoked = &owned[i]
+			}
 		}
-		if revoked != nil && id == acc.UserID {
-			return *revoked, nil // so that the user hears it was revoked
-		}
+	}
+	if revoked != nil {
+		return *revoked, nil
 	}
 	return Token{}, s.refuse(CodeNoToken, "account %s has no hardware token", acc.UserID)
 }
@@ -180,15 +186,21 @@ func (s *Server) usable(t Token, now time.Time) error {
 	case t.Status == StatusExpired || t.Status == StatusActive && !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
 		return s.refuse(CodeTokenExpired, "token %s expired on %s", t.Serial, t.ExpiresAt.UTC().Format(time.RFC3339))
 	case t.Status == StatusPendingApproval:
-		e := s.refuse(CodeTokenUnusable, "token %s is pending approval", t.Serial)
-		e.Message = s.msgs["pending_approval"]
-		return e
+		return s.refusePendingApproval(t.Serial)
 	case t.Status != StatusActive:
 		return s.refuse(CodeTokenUnusable, "token %s is %s", t.Serial, t.Status)
 	case t.Locked:
 		return s.refuse(CodeTokenLocked, "token %s is locked after too many wrong codes (%d in a row, %d in %s)", t.Serial, t.FailCount, len(t.FailureTimes), s.policy.LockoutBudgetWindow)
 	}
 	return nil
+}
+
+// refusePendingApproval refuses a login or a resync of a token pending
+// approval, with the guide's message for it (MessageVariants).
+func (s *Server) refusePendingApproval(serial string) error {
+	e := s.refuse(CodeTokenUnusable, "token %s is pending approval: an administrator must approve it", serial)
+	e.Message = s.msgs["pending_approval"]
+	return e
 }
 
 // verifyTx checks a login code against the user's token and records the
@@ -357,6 +369,8 @@ func (s *Server) Resync(ctx context.Context, actor Actor, serial, otp1, otp2 str
 			return s.refuse(CodeTokenExpired, "token %s expired", serial)
 		case StatusPendingActivation:
 			return s.refuse(CodeActionUnavailable, "token %s is not activated yet", serial)
+		case StatusPendingApproval:
+			return s.refusePendingApproval(serial)
 		default:
 			return s.refuse(CodeTokenUnusable, "only an Active token can be resynchronised; %s is %s", serial, t.Status)
 		}

@@ -56,13 +56,17 @@ type serveFlags struct {
 	sweepEvery                                                  time.Duration
 	radiusAddr, radiusClients                                   string
 	radiusPasswordAndCode, noNextCodeChallenge                  bool
+	policyFile                                                  string
 	store                                                       func() (*emulator.Store, error)
+	// given reports whether a flag was on the command line, so that a
+	// policy flag left at its default does not override --policy's file.
+	given func(flag string) bool
 }
 
 func (a *app) serveCommand() *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
-		Use:   "serve [--addr 127.0.0.1:8080] [--data DIR] [--virtual-clock] [--demo]",
+		Use:   "serve [--addr 127.0.0.1:8080] [--data DIR] [--policy FILE] [--virtual-clock] [--demo]",
 		Short: "Run the verification server over HTTP",
 		Long: `Run the verification server: the JSON API of /v1/openapi.json, /healthz and
 /metrics. State lives in --data (SQLite and the seed key). The seed key may
@@ -74,6 +78,16 @@ generated on first start, saved in DIR/admin.token (mode 0600) and printed once;
 a credential given is never printed. The web console's login link that serve
 prints signs a browser in once, within 10 minutes. A narrower credential for a
 portal is --service-token or TOKENLAB_SERVICE_TOKEN.
+
+--policy FILE sets the lifecycle's rules — lockout threshold, windows,
+validity, automatic revocation, approval, the operator's and portal's names —
+from a JSON object with the keys GET /v1/policy prints, so that saving that
+document, editing it and restarting works. A key left out keeps its default;
+an unknown key, a key given twice, a wrong type or a value out of range stops
+serve with exit status 2, naming the key (docs/lifecycle.md, “Policy
+defaults”, lists the keys and their allowed values). --drift-tracking,
+--radius-password-and-code and --no-next-code-challenge, when given, override
+the file. The policy is not stored: give --policy at every start.
 
 --virtual-clock makes the server's clock stand still between moves (POST
 /v1/clock); it starts at real time or at --clock-start. --demo seeds a demo
@@ -95,10 +109,14 @@ inside the sync window gets an Access-Challenge for the token's next code
 (--no-next-code-challenge: a wrong code instead); --radius-password-and-code
 takes the account's password followed by the code in User-Password.`,
 		Args: noArgs,
-		RunE: a.runE(func(*cobra.Command, []string) error { return a.serve(f) }),
+		RunE: a.runE(func(cmd *cobra.Command, _ []string) error {
+			f.given = cmd.Flags().Changed
+			return a.serve(f)
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
+	fl.StringVar(&f.policyFile, "policy", "", "the lifecycle's rules: a JSON object of GET /v1/policy's keys, each left out its default")
 	fl.StringVar(&f.data, "data", "", "data directory (default $TOKENLAB_HOME/server, else ~/.config/tokenlab/server)")
 	fl.StringVar(&f.seedKeyFile, "seed-key-file", "", "the seed key, outside the data directory (default $TOKENLAB_SEED_KEY in hex, else DIR/seed.key)")
 	fl.StringVar(&f.adminToken, "admin-token", "", "administrator credential (default $TOKENLAB_ADMIN_TOKEN, else generated)")
@@ -117,7 +135,7 @@ takes the account's password followed by the code in User-Password.`,
 	fl.StringVar(&f.radiusClients, "radius-clients", "", "the RADIUS clients file: one 'ADDRESS-OR-CIDR SECRET' a line, # comments, secrets of 16 characters or more")
 	fl.BoolVar(&f.radiusPasswordAndCode, "radius-password-and-code", false, "RADIUS User-Password is the account's password followed by the code (policy radius_password_and_code)")
 	fl.BoolVar(&f.noNextCodeChallenge, "no-next-code-challenge", false, "no RADIUS Access-Challenge for a code outside the login window: a wrong code (policy no_next_code_challenge)")
-	fl.StringVar(&f.driftTracking, "drift-tracking", server.DriftOffset, "how login windows follow a token's clock: offset, fixed or rate")
+	fl.StringVar(&f.driftTracking, "drift-tracking", server.DriftOffset, "how login windows follow a token's clock: offset, fixed or rate (policy drift_tracking)")
 	var storePath string
 	fl.StringVar(&storePath, "store", "", "token store of the console's and --demo's virtual tokens (default $TOKENLAB_HOME/tokens.json)")
 	f.store = func() (*emulator.Store, error) { return openTokenStore(storePath) }
@@ -172,6 +190,10 @@ func (a *app) serve(f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	policy, err := f.policy()
+	if err != nil {
+		return err
+	}
 	dir := f.data
 	if dir == "" {
 		var err error
@@ -220,14 +242,7 @@ func (a *app) serve(f serveFlags) error {
 		st.Close()
 		return err
 	}
-	switch f.driftTracking {
-	case server.DriftOffset, server.DriftFixed, server.DriftRate:
-	default:
-		st.Close()
-		return usagef("invalid --drift-tracking %q: use offset, fixed or rate", f.driftTracking)
-	}
-	srv, err := server.New(server.Config{Store: st, Clock: clk, SeedKey: key.key, Policy: server.Policy{DriftTracking: f.driftTracking,
-		RadiusPasswordAndCode: f.radiusPasswordAndCode, NoNextCodeChallenge: f.noNextCodeChallenge}})
+	srv, err := server.New(server.Config{Store: st, Clock: clk, SeedKey: key.key, Policy: policy})
 	if errors.Is(err, server.ErrSeedKeyMismatch) {
 		err = seedKeyMismatch(key, dir)
 	}
@@ -312,7 +327,7 @@ func (a *app) serve(f serveFlags) error {
 	if !f.virtualClock {
 		go sweepEvery(ctx, srv, f.sweepEvery, logger)
 	}
-	logger.Info("listening", "url", url, "data", dir, "virtual_clock", f.virtualClock)
+	logger.Info("listening", "url", url, "data", dir, "virtual_clock", f.virtualClock, "policy", f.policyFile)
 	fmt.Fprintf(a.stderr, "tokenlab serve: listening on %s\n", url)
 	fmt.Fprintf(a.stderr, "web console: %s (signs in once, within %d minutes)\n", loginLink, int(console.LoginLinkTTL.Minutes()))
 
@@ -365,6 +380,44 @@ func sweepEvery(ctx context.Context, srv *server.Server, every time.Duration, lo
 		case <-t.C:
 		}
 	}
+}
+
+// policy is the server's policy: --policy's file (each setting it leaves
+// out the default), then each policy flag given on the command line over
+// it. A file or a flag the server would refuse is a usage error (exit status
+// 2) naming the setting, found before anything is created.
+func (f serveFlags) policy() (server.Policy, error) {
+	var p server.Policy
+	if f.policyFile != "" {
+		b, err := os.ReadFile(f.policyFile)
+		if err != nil {
+			return p, usagef("--policy: %v", err)
+		}
+		if p, err = server.ParsePolicy(b); err != nil {
+			return p, usagef("--policy %s: %v", f.policyFile, err)
+		}
+	}
+	given := func(flag string) bool { return f.given != nil && f.given(flag) }
+	if given("drift-tracking") {
+		switch f.driftTracking {
+		case server.DriftOffset, server.DriftFixed, server.DriftRate:
+		default:
+			return p, usagef("invalid --drift-tracking %q: use offset, fixed or rate", f.driftTracking)
+		}
+		p.DriftTracking = f.driftTracking
+	}
+	if given("radius-password-and-code") {
+		p.RadiusPasswordAndCode = f.radiusPasswordAndCode
+	}
+	if given("no-next-code-challenge") {
+		p.NoNextCodeChallenge = f.noNextCodeChallenge
+	}
+	// No flag can make a valid file invalid today; checking here keeps a
+	// future one a usage error rather than server.New's exit status 1.
+	if err := p.Validate(); err != nil {
+		return p, usagef("%v", err)
+	}
+	return p, nil
 }
 
 // radiusClientList reads --radius-clients; a malformed file is a usage

@@ -28,7 +28,7 @@
 // (server.Catalogue, plus unauthorized, internal and unavailable here) and
 // the HTTP status StatusOf gives. Malformed JSON, unknown fields, wrong
 // types, missing fields, a key twice in one object and a field name in
-// another case (see checkKeys) are bad_request (400); a body over 64 KiB is
+// another case (see jsonkeys.Check) are bad_request (400); a body over 64 KiB is
 // bad_request with 413 (seed files on /v1/inventory may be 64 MiB). A
 // refused request changes nothing, except what the lifecycle says a failed
 // attempt changes
@@ -56,6 +56,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tokenlab/tokenlab/internal/jsonkeys"
 	"github.com/tokenlab/tokenlab/server"
 )
 
@@ -438,15 +439,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // decode reads a JSON body strictly into v: unknown fields, wrong types,
 // trailing data, oversized bodies, and keys that another JSON reader
-// would take differently (duplicates, case variants: see checkKeys) are
+// would take differently (duplicates, case variants: see jsonkeys.Check) are
 // refused.
 func decode(r *http.Request, v any) error {
 	data, err := io.ReadAll(r.Body) // at most MaxBody: wrap's MaxBytesReader
 	if err != nil {
 		return err
 	}
-	if err := checkKeys(data, reflect.TypeOf(v)); err != nil {
-		return err
+	if err := jsonkeys.Check(data, reflect.TypeOf(v)); err != nil {
+		return badRequest("%v", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

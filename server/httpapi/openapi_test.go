@@ -262,6 +262,28 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 	}
 }
 
+// TestOpenAPIErrorsSayWhatTheServerDoes: each row of the error table says
+// when as the catalogue does (what HTTP adds may follow), and the messages
+// a code is given besides its catalogue entry's are in the document too.
+func TestOpenAPIErrorsSayWhatTheServerDoes(t *testing.T) {
+	desc := loadOpenAPI(t).Info.Description
+	for _, e := range server.Catalogue {
+		status, ok := StatusOf[e.Code]
+		if !ok {
+			status = http.StatusInternalServerError
+		}
+		row := fmt.Sprintf("| `%s` | %d | %s", e.Code, status, e.When)
+		if !strings.Contains(desc, row) {
+			t.Errorf("info.description: the row of %s should begin %q", e.Code, row)
+		}
+	}
+	for _, v := range server.MessageVariants {
+		if !strings.Contains(desc, v.Message) {
+			t.Errorf("info.description does not give %s's message for %s: %q", v.Code, v.When, v.Message)
+		}
+	}
+}
+
 func TestOpenAPIServed(t *testing.T) {
 	srv, _ := servertest.New(t, server.Policy{})
 	ts := httptest.NewServer(New(srv, Options{AdminToken: "openapi-test-admin-credential", ServiceToken: "openapi-test-service-credential"}))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -18,9 +19,14 @@ import (
 
 // legacyPolicyDocument is the map the policy handler built by hand before
 // server.Policy.Document, with the keys added since: GET /v1/policy must
-// serve the same JSON.
+// serve the same JSON. Days are the float64 nearest the exact number of
+// days, as the document writes them since it reads back policy files (the
+// handler's d.Hours()/24 was off in the last bit for 45 days 7 minutes).
 func legacyPolicyDocument(p server.Policy) map[string]any {
-	days := func(d time.Duration) float64 { return d.Hours() / 24 }
+	days := func(d time.Duration) float64 {
+		f, _ := new(big.Rat).SetFrac64(int64(d), int64(24*time.Hour)).Float64()
+		return f
+	}
 	var reminders []float64
 	for _, d := range p.RevocationReminders {
 		reminders = append(reminders, days(d))

@@ -1,22 +1,27 @@
-package httpapi
+// Package jsonkeys refuses the JSON that encoding/json accepts silently but
+// other readers take differently: a key given twice, and a key that matches
+// a field only case-insensitively. The HTTP API checks every body with it,
+// and the server a policy file, so that both refuse alike.
+package jsonkeys
 
 import (
 	"bytes"
 	"encoding"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
 	"unicode"
 )
 
-// maxJSONDepth bounds how deep a body may nest. The API's bodies are two
-// levels deep; the bound keeps checkKeys's stack small on a hostile body.
+// maxJSONDepth bounds how deep a document may nest. The API's bodies are
+// two levels deep; the bound keeps Check's stack small on a hostile body.
 const maxJSONDepth = 32
 
-// checkKeys refuses the JSON that encoding/json accepts silently but other
+// Check refuses the JSON that encoding/json accepts silently but other
 // readers take differently, so that a portal, a proxy or a log that reads
-// the body sees what the server acts on:
+// the document sees what the server acts on:
 //
 //   - a key twice in one object, at any depth (encoding/json keeps the last;
 //     other parsers keep the first or refuse), counting keys that differ
@@ -27,8 +32,9 @@ const maxJSONDepth = 32
 //
 // t is the type decoded into. Malformed JSON is left to the decoder, which
 // says what is wrong in its own words; only the first value is checked, as
-// decode refuses a second.
-func checkKeys(data []byte, t reflect.Type) error {
+// a strict decoder refuses a second. The errors say what to do, and are the
+// caller's to wrap (the HTTP API makes them bad_request).
+func Check(data []byte, t reflect.Type) error {
 	type frame struct {
 		object  bool
 		typ     reflect.Type      // the object's or array's type; nil if opaque
@@ -62,9 +68,9 @@ func checkKeys(data []byte, t reflect.Type) error {
 			folded := foldKey(key)
 			if prev, dup := top.seen[folded]; dup {
 				if prev == key {
-					return badRequest("key %q appears twice in one object: give each field once", key)
+					return fmt.Errorf("key %q appears twice in one object: give each field once", key)
 				}
-				return badRequest("keys %q and %q are the same field here: give it once, spelled as documented", prev, key)
+				return fmt.Errorf("keys %q and %q are the same field here: give it once, spelled as documented", prev, key)
 			}
 			top.seen[folded] = key
 			child, err := fieldType(top.typ, key)
@@ -87,7 +93,7 @@ func checkKeys(data []byte, t reflect.Type) error {
 		switch tok {
 		case json.Delim('{'), json.Delim('['):
 			if len(stack) == maxJSONDepth {
-				return badRequest("the JSON body nests deeper than %d levels", maxJSONDepth)
+				return fmt.Errorf("the JSON nests deeper than %d levels", maxJSONDepth)
 			}
 			obj := tok == json.Delim('{')
 			f := &frame{object: obj, typ: opaque(typ), wantKey: obj}
@@ -157,7 +163,7 @@ func fieldType(t reflect.Type, key string) (reflect.Type, error) {
 	}
 	for name := range fields {
 		if strings.EqualFold(name, key) {
-			return nil, badRequest("unknown field %q: field names are case-sensitive; did you mean %q?", key, name)
+			return nil, fmt.Errorf("unknown field %q: field names are case-sensitive; did you mean %q?", key, name)
 		}
 	}
 	return nil, nil
