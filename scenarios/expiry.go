@@ -108,10 +108,14 @@ var _ = flow(func(w *harness.World) {
 			Expect(kinds).To(Equal([]string{"revocation_reminder", "revocation_reminder"}))
 			Expect(days).To(Equal([]time.Duration{335, 350}))
 
+			// "After a year": at the year itself it is still expired.
 			advanceTo(expires.Add(year))
+			Expect(w.Status(dev).Status).To(Equal(server.StatusExpired))
+			advanceTo(expires.Add(year + time.Second))
 			v := w.Status(dev)
 			Expect(v.Status).To(Equal(server.StatusRevoked))
-			Expect(v.RevokedAt).To(BeTemporally("==", expires.Add(year)))
+			Expect(v.RevokedAt).To(BeTemporally(">", expires.Add(year)))
+			Expect(v.RevokedAt).To(BeTemporally("<=", expires.Add(year+time.Second)))
 			kinds, days = mailSince(expires, "revocation_reminder", "revocation_notice")
 			Expect(kinds).To(Equal([]string{"revocation_reminder", "revocation_reminder", "revocation_reminder", "revocation_notice"}))
 			Expect(days).To(Equal([]time.Duration{335, 350, 362, 365}))

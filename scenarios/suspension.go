@@ -105,10 +105,14 @@ var _ = flow(func(w *harness.World) {
 				Expect(kinds).To(Equal([]string{"revocation_reminder", "revocation_reminder", "revocation_reminder"}))
 				Expect(days).To(Equal([]time.Duration{30, 45, 57}))
 
+				// The guide revokes "after 60 days": at 60 days it is still suspended.
 				w.Advance(day)
+				Expect(w.Status(dev).Status).To(Equal(server.StatusSuspended))
+				w.Advance(time.Second)
 				v := w.Status(dev)
 				Expect(v.Status).To(Equal(server.StatusRevoked))
-				Expect(v.RevokedAt).To(BeTemporally("==", t0.Add(60*day)))
+				Expect(v.RevokedAt).To(BeTemporally(">", t0.Add(60*day)))
+				Expect(v.RevokedAt).To(BeTemporally("<=", t0.Add(60*day+time.Second)))
 				kinds, days = revocationMail(t0)
 				Expect(kinds).To(Equal([]string{"revocation_reminder", "revocation_reminder", "revocation_reminder", "revocation_notice"}))
 				Expect(days).To(Equal([]time.Duration{30, 45, 57, 60}))
