@@ -288,3 +288,7 @@ func (rs Roles) with(r Role) Roles {
 	}
 	return append(rs[:len(rs):len(rs)], r)
 }
+
+// RemoteTarget is a tokenlab server over HTTP as a Target, for a
+// provisioner (TokenlabProvisioner) of a RADIUS target in front of it.
+func RemoteTarget(c *client.Client) Target { return &remote{Client: c} }
