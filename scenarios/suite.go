@@ -19,6 +19,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"os"
 	"slices"
 	"strings"
 
@@ -113,6 +116,37 @@ func specID(spec types.SpecReport) string {
 	return strings.Join(append(slices.Clone(texts), spec.LeafNodeText), " / ")
 }
 
+// skipSummary, when set, is told after the run how many specs were
+// skipped for each reason (a role the target lacks, mostly): the
+// console's account of skips, which Ginkgo gives one by one only with
+// --verbose.
+var skipSummary io.Writer
+
+var _ = ReportAfterSuite("skipped specs, by reason", func(r Report) {
+	if skipSummary == nil {
+		return
+	}
+	counts := map[string]int{}
+	for _, spec := range r.SpecReports {
+		if !spec.State.Is(types.SpecStateSkipped) {
+			continue
+		}
+		for _, e := range spec.ReportEntries {
+			if e.Name == harness.SkipReason {
+				counts[e.StringRepresentation()]++
+			}
+		}
+	}
+	if len(counts) == 0 {
+		return
+	}
+	reasons := slices.Sorted(maps.Keys(counts))
+	fmt.Fprintln(skipSummary, "\nSkipped, by reason (a spec may have several):")
+	for _, reason := range reasons {
+		fmt.Fprintf(skipSummary, "  %3d specs: %s\n", counts[reason], reason)
+	}
+})
+
 // Options are what tokenlab scenarios takes.
 type Options struct {
 	// Target is a server URL (http:// or https://, a tokenlab server) or a
@@ -163,6 +197,7 @@ func Run(o Options) (bool, error) {
 	if o.Tables != "" {
 		TablesDir = o.Tables
 	}
+	skipSummary = os.Stdout
 	suite, reporter := GinkgoConfiguration()
 	suite.LabelFilter = o.LabelFilter
 	reporter.JUnitReport, reporter.JSONReport = o.JUnitReport, o.JSONReport

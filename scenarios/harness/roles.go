@@ -145,8 +145,15 @@ var overRadius = map[Role]string{
 	NextCode: "whether the system asks for the next code is not known",
 }
 
+// SkipReason names the report entries of a spec the harness skipped: one
+// for each role it needs that the target lacks, "TARGET: no ROLE role —
+// WHY", or what else the target cannot give; for summaries of a run's
+// skips.
+const SkipReason = "skip-reason"
+
 // skipReason is the skip reason of a spec that needs roles the target
-// lacks: the target, then each role and why it is missing.
+// lacks: the target, then each role and why it is missing. Each is also a
+// MissingRole report entry.
 func (w *World) skipReason(missing []Role) string {
 	var b strings.Builder
 	b.WriteString(w.Kind.Description)
@@ -160,6 +167,7 @@ func (w *World) skipReason(missing []Role) string {
 			sep = "; "
 		}
 		fmt.Fprintf(&b, "%sno %s role — %s", sep, r, why)
+		AddReportEntry(SkipReason, fmt.Sprintf("%s: no %s role — %s", w.Kind.Description, r, why), ReportEntryVisibilityNever)
 	}
 	return b.String()
 }

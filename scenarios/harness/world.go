@@ -272,7 +272,9 @@ func (w *World) FreshUser() (string, *Device) {
 		return user, d
 	}
 	if !w.Caps.Roles.Has(Clock) {
-		Skip(fmt.Sprintf("%s: its clock is real and its activation learns a drift and uses steps near now, so it cannot give a token whose window is centred on now with no step used", w.Kind.Description))
+		reason := fmt.Sprintf("%s: no fresh token — its clock is real and its activation learns a drift and uses steps near now, so no token's window is centred on now with no step used", w.Kind.Description)
+		AddReportEntry(SkipReason, reason, ReportEntryVisibilityNever)
+		Skip(reason)
 	}
 	_, err := w.raw.Advance(w.Ctx, 2*d.Spec().Period)
 	Expect(err).NotTo(HaveOccurred())
