@@ -4,11 +4,23 @@
 // each labelled by its flow (activation, login, lockout, resync, suspension,
 // expiry, revocation, multi-account, strength, sessions, drift).
 //
-// The same specs run against every target of harness.Selected(): the
-// in-process server through its Go API and over HTTP (make test), or a
-// remote server (TOKENLAB_TARGET, or tokenlab scenarios --target URL).
-// Specs that move the clock are labelled needs-clock and skip, with the
-// reason, on a target whose clock is real.
+// The same specs run against every target of harness.Selected(): in make
+// test the in-process server through its Go API, over HTTP, over RADIUS
+// (codes over loopback UDP, everything else through the Go API), and a
+// minimal target (over RADIUS, provision and verify only, as pam_oath
+// would be); or a remote server (TOKENLAB_TARGET, or tokenlab scenarios
+// --target URL), or a RADIUS server with a provisioner (tokenlab scenarios
+// --target radius://SECRET@HOST:PORT --provision P).
+//
+// A target has roles (harness.Role: provision, verify, reasons, lockout,
+// activate, resync, suspend, revoke, expiry, clock, inspect, portal,
+// next-code). Each flow declares the roles its specs use, at its Describe
+// and per spec, with w.Needs, which labels them needs-ROLE (needs-clock
+// for the specs that move the clock); a spec that needs a role its target
+// lacks is skipped with the reason, and one that uses a role it did not
+// declare fails on every target. The core of login, replay and the login
+// window's edges needs only provision and verify, so it runs against any
+// RADIUS server.
 //
 // Cases QA extends without Go live in fixtures/scenarios/*.json (see
 // Tables). The specs are in a plain package, not a _test file, so that the
