@@ -115,9 +115,6 @@ func (w *World) Needs(roles ...Role) []any {
 	return d
 }
 
-// NeedsClock is Needs(Clock).
-func (w *World) NeedsClock() []any { return w.Needs(Clock) }
-
 // declared reads a spec's roles from its labels.
 func declared(labels []string) Roles {
 	var rs Roles
