@@ -75,11 +75,10 @@ func Radius(c *radclient.Client, prov provision.Provisioner) Kind {
 		shared *radiusTarget
 		err    error
 	)
-	k := radiusKind("radius", desc, true, roles, func(string) (*radiusTarget, func(), error) {
+	return radiusKind("radius", desc, true, roles, func(string) (*radiusTarget, func(), error) {
 		once.Do(func() { shared, err = newRadiusTarget(c, prov, time.Now) })
 		return shared, func() {}, err
 	})
-	return k
 }
 
 // radiusKind is a RADIUS target kind with its static roles; open makes the
