@@ -21,7 +21,7 @@ type activationDriftCase struct {
 func (c activationDriftCase) name() string { return c.Name }
 
 var _ = flow(func(w *harness.World) {
-	Describe("Activation", Label("activation"), func() {
+	Describe("Activation", Label("activation"), w.Needs(harness.Activate), func() {
 		var (
 			user string
 			dev  *harness.Device
@@ -33,7 +33,7 @@ var _ = flow(func(w *harness.World) {
 		When("the token is sponsored to the user", func() {
 			BeforeEach(func() { w.Sponsor(user, dev) })
 
-			It("Given a sponsored token, When the user enters the serial and two consecutive codes, Then the token is Active with its drift fixed", func() {
+			It("Given a sponsored token, When the user enters the serial and two consecutive codes, Then the token is Active with its drift fixed", w.Needs(harness.Inspect), func() {
 				v, err := w.Activate(user, dev)
 				Expect(err).NotTo(HaveOccurred())
 				Expect(v.Status).To(Equal(server.StatusActive))
@@ -44,14 +44,14 @@ var _ = flow(func(w *harness.World) {
 				Expect(w.Outbox(user)).To(Equal([]string{"sponsorship", "activation"}))
 			})
 
-			It("refuses two codes that are not consecutive with otp_incorrect", func() {
+			It("refuses two codes that are not consecutive with otp_incorrect", w.Needs(harness.Inspect), func() {
 				p := dev.Spec().Period
 				_, err := w.T.Activate(w.Ctx, user, dev.Serial(), dev.PressAt(-2*p), dev.PressAt(0))
 				w.ExpectRefusal(err, server.CodeOTPIncorrect)
 				Expect(w.Status(dev).Status).To(Equal(server.StatusPendingActivation))
 			})
 
-			It("blocks activation after three failed attempts until an administrator resets it", func() {
+			It("blocks activation after three failed attempts until an administrator resets it", w.Needs(harness.Inspect), func() {
 				for range 3 {
 					_, err := w.T.Activate(w.Ctx, user, dev.Serial(), w.WrongCode(dev), w.WrongCode(dev))
 					w.ExpectRefusal(err, server.CodeOTPIncorrect)
@@ -72,7 +72,7 @@ var _ = flow(func(w *harness.World) {
 				w.ExpectRefusal(err, server.CodeActionUnavailable)
 			})
 
-			It("refuses codes that are not 8 digits as a bad request, without counting an attempt", func() {
+			It("refuses codes that are not 8 digits as a bad request, without counting an attempt", w.Needs(harness.Inspect), func() {
 				_, err := w.T.Activate(w.Ctx, user, dev.Serial(), "1234", "abcdefgh")
 				w.ExpectRefusal(err, server.CodeBadRequest)
 				Expect(w.Status(dev).Blocked).To(BeFalse())
@@ -86,7 +86,7 @@ var _ = flow(func(w *harness.World) {
 			w.ExpectRefusal(err, server.CodeSerialIncorrect)
 		})
 
-		It("needs the terms and conditions of the sponsoring application accepted first", func() {
+		It("needs the terms and conditions of the sponsoring application accepted first", w.Needs(harness.Portal), func() {
 			app := "app-" + user
 			Expect(w.T.CreateApplication(w.Ctx, harness.Admin, server.Application{ID: app, Name: "Partner app", Terms: "The terms.",
 				MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: server.LevelUnproofed}})).To(Succeed())
@@ -98,7 +98,7 @@ var _ = flow(func(w *harness.World) {
 			Expect(err).NotTo(HaveOccurred())
 		})
 
-		It("refuses a sponsorship past its activation deadline", w.NeedsClock(), func() {
+		It("refuses a sponsorship past its activation deadline", w.Needs(harness.Clock), func() {
 			by := w.Now().Add(7 * 24 * time.Hour)
 			w.Sponsor(user, dev, func(sp *server.Sponsorship) { sp.ActivateBy = by })
 			w.Advance(8 * 24 * time.Hour)
@@ -106,7 +106,7 @@ var _ = flow(func(w *harness.World) {
 			w.ExpectRefusal(err, server.CodeActionUnavailable)
 		})
 
-		It("allows one hardware token per account: revocation comes before a replacement", func() {
+		It("allows one hardware token per account: revocation comes before a replacement", w.Needs(harness.Revoke), func() {
 			w.Sponsor(user, dev)
 			_, err := w.Activate(user, dev)
 			Expect(err).NotTo(HaveOccurred())
@@ -121,7 +121,7 @@ var _ = flow(func(w *harness.World) {
 			Expect(err).NotTo(HaveOccurred())
 		})
 
-		It("never activates a revoked serial again, for anyone", func() {
+		It("never activates a revoked serial again, for anyone", w.Needs(harness.Revoke), func() {
 			w.Sponsor(user, dev)
 			_, err := w.T.Revoke(w.Ctx, harness.Admin, dev.Serial())
 			Expect(err).NotTo(HaveOccurred())

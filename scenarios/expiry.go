@@ -12,7 +12,8 @@ import (
 )
 
 var _ = flow(func(w *harness.World) {
-	Describe("Expiry", Label("expiry"), func() {
+	// Every spec here moves the clock a year or more.
+	Describe("Expiry", Label("expiry"), w.Needs(harness.Provision, harness.Verify, harness.Expiry, harness.Clock, harness.Inspect), func() {
 		const (
 			day  = 24 * time.Hour
 			year = 365 * day
@@ -24,7 +25,6 @@ var _ = flow(func(w *harness.World) {
 			expires time.Time // a year from the sponsorship, the purchase
 		)
 		BeforeEach(func() {
-			w.RequireClock() // every spec here moves the clock a year or more
 			purchased := w.Now()
 			user, dev = w.ActiveUser() // sponsored now, then activated
 			v := w.Status(dev)
@@ -54,7 +54,7 @@ var _ = flow(func(w *harness.World) {
 			return got, days
 		}
 
-		It("Given a token a year from its purchase, When it is 30 days before the expiry, Then the user gets a renewal reminder, And the token still logs in", w.NeedsClock(), func() {
+		It("Given a token a year from its purchase, When it is 30 days before the expiry, Then the user gets a renewal reminder, And the token still logs in", func() {
 			advanceTo(expires.Add(-30*day - time.Second))
 			Expect(w.Outbox(user)).NotTo(ContainElement("expiry_reminder"))
 			advanceTo(expires.Add(-30 * day))
@@ -64,7 +64,7 @@ var _ = flow(func(w *harness.World) {
 			Expect(err).NotTo(HaveOccurred())
 		})
 
-		It("Given a token past its expiry date, When the user logs in with its code, Then the login is refused with token_expired, And the token is Expired", w.NeedsClock(), func() {
+		It("Given a token past its expiry date, When the user logs in with its code, Then the login is refused with token_expired, And the token is Expired", w.Needs(harness.Resync), func() {
 			advanceTo(expires)
 			v := w.Status(dev)
 			Expect(v.Status).To(Equal(server.StatusExpired))
@@ -77,7 +77,7 @@ var _ = flow(func(w *harness.World) {
 			w.ExpectRefusal(err, server.CodeTokenExpired)
 		})
 
-		It("Given an expired token, When the user renews it, Then the expiry moves one year past the previous expiry date, And the token is Active and logs in again", w.NeedsClock(), func() {
+		It("Given an expired token, When the user renews it, Then the expiry moves one year past the previous expiry date, And the token is Active and logs in again", func() {
 			advanceTo(expires.Add(10 * day))
 			Expect(w.Status(dev).Status).To(Equal(server.StatusExpired))
 			v, err := w.T.Renew(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
@@ -89,7 +89,7 @@ var _ = flow(func(w *harness.World) {
 			Expect(err).NotTo(HaveOccurred())
 		})
 
-		It("Given an active token near its expiry, When the user renews it early, Then the expiry moves one year past the previous expiry date", w.NeedsClock(), func() {
+		It("Given an active token near its expiry, When the user renews it early, Then the expiry moves one year past the previous expiry date", func() {
 			advanceTo(expires.Add(-20 * day))
 			v, err := w.T.Renew(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
@@ -101,7 +101,7 @@ var _ = flow(func(w *harness.World) {
 			Expect(err).NotTo(HaveOccurred())
 		})
 
-		It("Given a token expired for a year, Then it is revoked automatically, with reminders 30, 15 and 3 days before", w.NeedsClock(), func() {
+		It("Given a token expired for a year, Then it is revoked automatically, with reminders 30, 15 and 3 days before", func() {
 			advanceTo(expires.Add(year - 4*day))
 			Expect(w.Status(dev).Status).To(Equal(server.StatusExpired))
 			kinds, days := mailSince(expires, "revocation_reminder", "revocation_notice")

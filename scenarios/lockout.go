@@ -21,8 +21,8 @@ type lockoutCase struct {
 func (c lockoutCase) name() string { return c.Name }
 
 var _ = flow(func(w *harness.World) {
-	Describe("Lockout", Label("lockout"), func() {
-		DescribeTable("Given an active token, When the user enters wrong codes, Then the fifth locks it (fixtures/scenarios/lockout.json)",
+	Describe("Lockout", Label("lockout"), w.Needs(harness.Provision, harness.Verify, harness.Lockout), func() {
+		DescribeTable("Given an active token, When the user enters wrong codes, Then the fifth locks it (fixtures/scenarios/lockout.json)", w.Needs(harness.Inspect),
 			func(c lockoutCase) {
 				user, dev := w.ActiveUser()
 				for i := 1; i <= c.WrongCodes; i++ {
@@ -44,7 +44,7 @@ var _ = flow(func(w *harness.World) {
 				Expect(st.SubStatus).To(Equal(c.SubStatus))
 			}, entries(rows[lockoutCase]("lockout.json")))
 
-		It("shows a locked token as Active (Locked) and keeps it locked after an administrator's reset", func() {
+		It("shows a locked token as Active (Locked) and keeps it locked after an administrator's reset", w.Needs(harness.Inspect, harness.Resync), func() {
 			user, dev := w.ActiveUser()
 			for range 5 {
 				_, _ = w.T.Verify(w.Ctx, user, w.WrongCode(dev))
@@ -79,8 +79,7 @@ var _ = flow(func(w *harness.World) {
 			}
 		}
 
-		It("Given an active token, When someone guesses four codes between each two logins of the user, Then the budget's last wrong code in a day locks it, And only a resync unlocks it", w.NeedsClock(), func() {
-			w.RequireClock()
+		It("Given an active token, When someone guesses four codes between each two logins of the user, Then the budget's last wrong code in a day locks it, And only a resync unlocks it", w.Needs(harness.Clock, harness.Inspect, harness.Resync), func() {
 			p, err := w.T.Policy(w.Ctx)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(p.LockoutBudgetWindow).To(Equal(24 * time.Hour))
@@ -104,8 +103,7 @@ var _ = flow(func(w *harness.World) {
 			Expect(err).NotTo(HaveOccurred())
 		})
 
-		It("Given a token one wrong code short of the budget, When a day has passed since the first of them, Then the user may get a code wrong again", w.NeedsClock(), func() {
-			w.RequireClock()
+		It("Given a token one wrong code short of the budget, When a day has passed since the first of them, Then the user may get a code wrong again", w.Needs(harness.Clock, harness.Inspect), func() {
 			p, err := w.T.Policy(w.Ctx)
 			Expect(err).NotTo(HaveOccurred())
 			user, dev := w.ActiveUser()
@@ -117,7 +115,7 @@ var _ = flow(func(w *harness.World) {
 			Expect(err).NotTo(HaveOccurred())
 		})
 
-		It("counts only consecutive failures: a success clears the counter", func() {
+		It("counts only consecutive failures: a success clears the counter", w.Needs(harness.Inspect), func() {
 			user, dev := w.ActiveUser()
 			for range 4 {
 				_, _ = w.T.Verify(w.Ctx, user, w.WrongCode(dev))

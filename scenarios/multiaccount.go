@@ -11,7 +11,7 @@ import (
 )
 
 var _ = flow(func(w *harness.World) {
-	Describe("One token on connected accounts", Label("multi-account"), func() {
+	Describe("One token on connected accounts", Label("multi-account"), w.Needs(harness.Provision, harness.Verify, harness.Portal), func() {
 		var (
 			parent string
 			dev    *harness.Device
@@ -55,7 +55,7 @@ var _ = flow(func(w *harness.World) {
 				w.ExpectRefusal(err, server.CodeOTPReplayed)
 			})
 
-			It("Given a connected child account, When it activates a token of its own, Then it is refused with action_unavailable", func() {
+			It("Given a connected child account, When it activates a token of its own, Then it is refused with action_unavailable", w.Needs(harness.Activate), func() {
 				_, err := w.T.Connect(w.Ctx, server.AsUser(parent), parent, child)
 				Expect(err).NotTo(HaveOccurred())
 				own := w.NewDevice()
@@ -80,7 +80,7 @@ var _ = flow(func(w *harness.World) {
 			Entry("the same name in other case", func(n *server.NewAccount) { n.FirstName = strings.ToUpper(n.FirstName) }),
 		)
 
-		It("Given a child account that holds a token of its own, When it is connected, Then it is refused with action_unavailable", func() {
+		It("Given a child account that holds a token of its own, When it is connected, Then it is refused with action_unavailable", w.Needs(harness.Activate), func() {
 			child, own := w.NewUser(same), w.NewDevice()
 			w.Sponsor(child, own)
 			_, err := w.Activate(child, own)

@@ -11,7 +11,7 @@ import (
 )
 
 var _ = flow(func(w *harness.World) {
-	Describe("Revocation", Label("revocation"), func() {
+	Describe("Revocation", Label("revocation"), w.Needs(harness.Provision, harness.Revoke, harness.Portal), func() {
 		var (
 			user    string
 			dev     *harness.Device
@@ -22,7 +22,7 @@ var _ = flow(func(w *harness.World) {
 		BeforeEach(func() {
 			user, dev = w.ActiveUser()
 			var err error
-			session, err = w.T.Login(w.Ctx, user, harness.Password, dev.Press())
+			session, err = w.T.Login(w.Ctx, user, w.PasswordOf(user), dev.Press())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(session.Strength.Credential).To(Equal(server.CredentialHardwareOTP))
 			a, err := w.T.Account(w.Ctx, user)
@@ -43,8 +43,8 @@ var _ = flow(func(w *harness.World) {
 				w.ExpectRefusal(err, server.CodeSessionInvalid)
 			})
 
-			It("Given a user who revoked their token, When they log in with their old password, Then it is refused with credentials_invalid, And a temporary password was sent", func() {
-				_, err := w.T.Login(w.Ctx, user, harness.Password, "")
+			It("Given a user who revoked their token, When they log in with their old password, Then it is refused with credentials_invalid, And a temporary password was sent", w.Needs(harness.Inspect), func() {
+				_, err := w.T.Login(w.Ctx, user, w.PasswordOf(user), "")
 				w.ExpectRefusal(err, server.CodeCredentialsInvalid)
 				a, err := w.T.Account(w.Ctx, user)
 				Expect(err).NotTo(HaveOccurred())
@@ -61,12 +61,12 @@ var _ = flow(func(w *harness.World) {
 				Expect(a.RememberToken).To(BeFalse())
 			})
 
-			It("Given a revoked token, When the user logs in with its code, Then the login is refused with token_revoked", func() {
+			It("Given a revoked token, When the user logs in with its code, Then the login is refused with token_revoked", w.Needs(harness.Verify), func() {
 				_, err := w.Login(user, dev)
 				w.ExpectRefusal(err, server.CodeTokenRevoked)
 			})
 
-			It("Given a revoked token, When anyone revokes, re-enables, renews or resynchronises it, Then it is refused with token_revoked: revocation is permanent", func() {
+			It("Given a revoked token, When anyone revokes, re-enables, renews or resynchronises it, Then it is refused with token_revoked: revocation is permanent", w.Needs(harness.Suspend, harness.Expiry, harness.Resync, harness.Inspect), func() {
 				for _, by := range []server.Actor{w.Owner(dev.Serial()), harness.Admin} {
 					_, err := w.T.Revoke(w.Ctx, by, dev.Serial())
 					w.ExpectRefusal(err, server.CodeTokenRevoked)
@@ -88,13 +88,13 @@ var _ = flow(func(w *harness.World) {
 				Expect(err).NotTo(HaveOccurred())
 			})
 
-			It("Given a user logged in with their token, When an administrator revokes it, Then the user gets a revocation notice and a temporary password, And their session ends", func() {
+			It("Given a user logged in with their token, When an administrator revokes it, Then the user gets a revocation notice and a temporary password, And their session ends", w.Needs(harness.Inspect), func() {
 				out := w.Outbox(user)
 				Expect(len(out)).To(BeNumerically(">=", 2))
 				Expect(out[len(out)-2:]).To(Equal([]string{"revocation_notice", "temporary_password"}))
 				_, err := w.T.Elevate(w.Ctx, session.ID, dev.Press())
 				w.ExpectRefusal(err, server.CodeSessionInvalid)
-				_, err = w.T.Login(w.Ctx, user, harness.Password, "")
+				_, err = w.T.Login(w.Ctx, user, w.PasswordOf(user), "")
 				w.ExpectRefusal(err, server.CodeCredentialsInvalid)
 				a, err := w.T.Account(w.Ctx, user)
 				Expect(err).NotTo(HaveOccurred())
@@ -102,7 +102,7 @@ var _ = flow(func(w *harness.World) {
 			})
 		})
 
-		DescribeTable("Given a token in a state the guide lists, When its user revokes it, Then it is Revoked",
+		DescribeTable("Given a token in a state the guide lists, When its user revokes it, Then it is Revoked", w.Needs(harness.Inspect, harness.Suspend),
 			func(state string) {
 				target, d := user, dev
 				switch state {
@@ -138,11 +138,11 @@ var _ = flow(func(w *harness.World) {
 				_, err = w.T.Enable(w.Ctx, harness.Admin, d.Serial())
 				w.ExpectRefusal(err, server.CodeTokenRevoked)
 			},
-			Entry("Pending Activation", "pending activation"),
+			Entry("Pending Activation", append(w.Needs(harness.Activate), "pending activation")...),
 			Entry("Active", "active"),
-			Entry("Active (Locked)", "locked"),
+			Entry("Active (Locked)", append(w.Needs(harness.Verify, harness.Lockout), "locked")...),
 			Entry("Suspended", "suspended"),
-			Entry("Expired", append(w.NeedsClock(), "expired")...),
+			Entry("Expired", append(w.Needs(harness.Clock, harness.Expiry), "expired")...),
 		)
 	})
 })

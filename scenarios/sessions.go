@@ -11,7 +11,7 @@ import (
 )
 
 var _ = flow(func(w *harness.World) {
-	Describe("Sessions", Label("sessions"), func() {
+	Describe("Sessions", Label("sessions"), w.Needs(harness.Provision, harness.Portal, harness.Inspect), func() {
 		var (
 			user   string
 			dev    *harness.Device
@@ -30,13 +30,13 @@ var _ = flow(func(w *harness.World) {
 
 		withPassword := func() server.Session {
 			GinkgoHelper()
-			ss, err := w.T.Login(w.Ctx, user, harness.Password, "")
+			ss, err := w.T.Login(w.Ctx, user, w.PasswordOf(user), "")
 			Expect(err).NotTo(HaveOccurred())
 			return ss
 		}
 		withToken := func() server.Session {
 			GinkgoHelper()
-			ss, err := w.T.Login(w.Ctx, user, harness.Password, dev.Press())
+			ss, err := w.T.Login(w.Ctx, user, w.PasswordOf(user), dev.Press())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(ss.Strength.Credential).To(Equal(server.CredentialHardwareOTP))
 			return ss
@@ -57,7 +57,7 @@ var _ = flow(func(w *harness.World) {
 			w.ExpectRefusal(w.T.Logout(w.Ctx, ss.ID), server.CodeSessionInvalid)
 		}
 
-		It("Given a session, When it goes unused for 15 minutes, Then it has ended, But opening an application keeps it live and looking at it does not", w.NeedsClock(), func() {
+		It("Given a session, When it goes unused for 15 minutes, Then it has ended, But opening an application keeps it live and looking at it does not", w.Needs(harness.Clock), func() {
 			Expect(policy.SessionIdleTimeout).To(Equal(15 * time.Minute))
 			ss := withPassword()
 			w.Advance(policy.SessionIdleTimeout - time.Second)
@@ -69,7 +69,7 @@ var _ = flow(func(w *harness.World) {
 			expectEnded(ss)
 		})
 
-		It("Given a session used every few minutes, When 12 hours have passed since the login, Then it has ended", w.NeedsClock(), func() {
+		It("Given a session used every few minutes, When 12 hours have passed since the login, Then it has ended", w.Needs(harness.Clock), func() {
 			Expect(policy.SessionMaxLifetime).To(Equal(12 * time.Hour))
 			ss := withPassword()
 			step := policy.SessionIdleTimeout - time.Second
@@ -82,7 +82,7 @@ var _ = flow(func(w *harness.World) {
 			expectEnded(ss)
 		})
 
-		It("Given a session logged in with the token, When the user suspends the token, Then the session has ended, And re-enabling the token does not bring it back, But a session logged in with the password alone goes on", func() {
+		It("Given a session logged in with the token, When the user suspends the token, Then the session has ended, And re-enabling the token does not bring it back, But a session logged in with the password alone goes on", w.Needs(harness.Suspend), func() {
 			otp, password := withToken(), withPassword()
 			_, err := w.T.Suspend(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
@@ -94,7 +94,7 @@ var _ = flow(func(w *harness.World) {
 			expectLive(password)
 		})
 
-		It("Given a session elevated with the token, When wrong codes lock the token, Then the session has ended", func() {
+		It("Given a session elevated with the token, When wrong codes lock the token, Then the session has ended", w.Needs(harness.Verify, harness.Lockout), func() {
 			ss := withPassword()
 			up, err := w.T.Elevate(w.Ctx, ss.ID, dev.Press())
 			Expect(err).NotTo(HaveOccurred())
@@ -108,7 +108,7 @@ var _ = flow(func(w *harness.World) {
 			expectEnded(up)
 		})
 
-		It("Given sessions logged in with the token and with the password, When an administrator revokes the token, Then both have ended", func() {
+		It("Given sessions logged in with the token and with the password, When an administrator revokes the token, Then both have ended", w.Needs(harness.Revoke), func() {
 			otp, password := withToken(), withPassword()
 			_, err := w.T.Revoke(w.Ctx, harness.Admin, dev.Serial())
 			Expect(err).NotTo(HaveOccurred())

@@ -23,7 +23,7 @@ type statusCodesCase struct {
 func (c statusCodesCase) name() string { return c.Name }
 
 var _ = flow(func(w *harness.World) {
-	Describe("Login and resync by token status", Label("login", "resync"), func() {
+	Describe("Login and resync by token status", Label("login", "resync"), w.Needs(harness.Provision, harness.Verify, harness.Resync, harness.Inspect), func() {
 		// expectOutcome asserts "ok" (no error) or the refusal's code.
 		expectOutcome := func(err error, outcome string) {
 			GinkgoHelper()
@@ -36,9 +36,6 @@ var _ = flow(func(w *harness.World) {
 
 		DescribeTable("Given a token in a state, When the user logs in and resynchronises it, Then each is answered as the table says (fixtures/scenarios/status-codes.json)",
 			func(c statusCodesCase) {
-				if c.NeedsClock {
-					w.RequireClock()
-				}
 				var (
 					user string
 					dev  *harness.Device
@@ -94,16 +91,27 @@ var _ = flow(func(w *harness.World) {
 	})
 })
 
-// statusEntries are the table's rows; a row that moves the clock carries
-// the needs-clock decorators (serial on a shared target).
+// stateRoles are the roles that put a token in each state of the table.
+var stateRoles = map[string][]harness.Role{
+	"pending_activation": {harness.Activate},
+	"suspended_by_user":  {harness.Suspend},
+	"suspended_by_admin": {harness.Suspend},
+	"locked":             {harness.Lockout},
+	"revoked":            {harness.Revoke},
+	"expired":            {harness.Expiry},
+}
+
+// statusEntries are the table's rows, each declaring the roles its state
+// needs; a row that moves the clock needs the clock too (serial on a
+// shared target).
 func statusEntries(w *harness.World) []TableEntry {
 	var out []TableEntry
 	for _, c := range rows[statusCodesCase]("status-codes.json") {
-		args := []any{c}
+		roles := stateRoles[c.State]
 		if c.NeedsClock {
-			args = append(w.NeedsClock(), c)
+			roles = append(roles[:len(roles):len(roles)], harness.Clock)
 		}
-		out = append(out, Entry(c.Name, args...))
+		out = append(out, Entry(c.Name, append(w.Needs(roles...), c)...))
 	}
 	return out
 }

@@ -9,7 +9,7 @@ import (
 )
 
 var _ = flow(func(w *harness.World) {
-	Describe("Credential strength", Label("strength"), func() {
+	Describe("Credential strength", Label("strength"), w.Needs(harness.Provision, harness.Portal), func() {
 		var (
 			user string
 			dev  *harness.Device
@@ -32,7 +32,7 @@ var _ = flow(func(w *harness.World) {
 
 		// skipOTP logs in with the password alone ("Skip OTP").
 		skipOTP := func() server.Session {
-			ss, err := w.T.Login(w.Ctx, user, harness.Password, "")
+			ss, err := w.T.Login(w.Ctx, user, w.PasswordOf(user), "")
 			Expect(err).NotTo(HaveOccurred())
 			Expect(ss.Strength).To(Equal(server.Strength{Credential: server.CredentialPassword, Level: 1}))
 			return ss
@@ -60,7 +60,7 @@ var _ = flow(func(w *harness.World) {
 			})
 
 			It("Given a login with a level 2 token, When the user opens a level 3 application, Then it is refused with strength_insufficient", func() {
-				ss, err := w.T.Login(w.Ctx, user, harness.Password, dev.Press())
+				ss, err := w.T.Login(w.Ctx, user, w.PasswordOf(user), dev.Press())
 				Expect(err).NotTo(HaveOccurred())
 				Expect(ss.Strength).To(Equal(server.Strength{Credential: server.CredentialHardwareOTP, Level: server.LevelUnproofed}))
 				Expect(w.T.Access(w.Ctx, ss.ID, otpApp)).To(Succeed())
@@ -69,7 +69,7 @@ var _ = flow(func(w *harness.World) {
 		})
 
 		It("Given a login with the token, When the user opens an application whose terms they have not accepted, Then it is refused with terms_not_accepted", func() {
-			ss, err := w.T.Login(w.Ctx, user, harness.Password, dev.Press())
+			ss, err := w.T.Login(w.Ctx, user, w.PasswordOf(user), dev.Press())
 			Expect(err).NotTo(HaveOccurred())
 			w.ExpectRefusal(w.T.Access(w.Ctx, ss.ID, otpApp), server.CodeTermsNotAccepted)
 			Expect(w.T.AcceptTerms(w.Ctx, user, otpApp)).To(Succeed())
@@ -81,7 +81,7 @@ var _ = flow(func(w *harness.World) {
 			w.ExpectRefusal(err, server.CodeCredentialsInvalid)
 			_, err = w.T.Login(w.Ctx, user, "not the password", dev.Press())
 			w.ExpectRefusal(err, server.CodeCredentialsInvalid)
-			_, err = w.T.Login(w.Ctx, "no-such-user-"+user, harness.Password, "")
+			_, err = w.T.Login(w.Ctx, "no-such-user-"+user, w.PasswordOf(user), "")
 			w.ExpectRefusal(err, server.CodeCredentialsInvalid)
 		})
 

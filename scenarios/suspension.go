@@ -12,7 +12,7 @@ import (
 )
 
 var _ = flow(func(w *harness.World) {
-	Describe("Suspension", Label("suspension"), func() {
+	Describe("Suspension", Label("suspension"), w.Needs(harness.Provision, harness.Suspend), func() {
 		const day = 24 * time.Hour
 
 		var (
@@ -37,7 +37,7 @@ var _ = flow(func(w *harness.World) {
 			return kinds, days
 		}
 
-		It("Given an active token, When the user suspends it, Then it is Suspended by the user, And When the user re-enables it, Then it logs in again", func() {
+		It("Given an active token, When the user suspends it, Then it is Suspended by the user, And When the user re-enables it, Then it logs in again", w.Needs(harness.Verify), func() {
 			v, err := w.T.Suspend(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(v.Status).To(Equal(server.StatusSuspended))
@@ -51,7 +51,7 @@ var _ = flow(func(w *harness.World) {
 			Expect(err).NotTo(HaveOccurred())
 		})
 
-		It("Given a token an administrator suspended, When the user re-enables it, Then it is refused with forbidden, And only an administrator lifts the suspension", func() {
+		It("Given a token an administrator suspended, When the user re-enables it, Then it is refused with forbidden, And only an administrator lifts the suspension", w.Needs(harness.Inspect), func() {
 			v, err := w.T.Suspend(w.Ctx, harness.Admin, dev.Serial())
 			Expect(err).NotTo(HaveOccurred())
 			Expect(v.Status).To(Equal(server.StatusSuspended))
@@ -66,8 +66,9 @@ var _ = flow(func(w *harness.World) {
 			Expect(v.Status).To(Equal(server.StatusActive))
 		})
 
-		It("Given an active token, When another user suspends it, Then it is refused with forbidden", func() {
-			_, err := w.T.Suspend(w.Ctx, server.AsUser(w.NewUser()), dev.Serial())
+		It("Given an active token, When another user suspends it, Then it is refused with forbidden", w.Needs(harness.Inspect), func() {
+			other, _ := w.ActiveUser()
+			_, err := w.T.Suspend(w.Ctx, server.AsUser(other), dev.Serial())
 			w.ExpectRefusal(err, server.CodeForbidden)
 			Expect(w.Status(dev).Status).To(Equal(server.StatusActive))
 		})
@@ -78,12 +79,12 @@ var _ = flow(func(w *harness.World) {
 				Expect(err).NotTo(HaveOccurred())
 			})
 
-			It("Given a suspended token, When the user logs in with its code, Then the login is refused with token_unusable", func() {
+			It("Given a suspended token, When the user logs in with its code, Then the login is refused with token_unusable", w.Needs(harness.Verify), func() {
 				_, err := w.Login(user, dev)
 				w.ExpectRefusal(err, server.CodeTokenUnusable)
 			})
 
-			It("Given a suspended token, When the user resynchronises it with two consecutive codes, Then the resync is refused with token_unusable", func() {
+			It("Given a suspended token, When the user resynchronises it with two consecutive codes, Then the resync is refused with token_unusable", w.Needs(harness.Resync, harness.Inspect), func() {
 				c1, c2 := dev.TwoConsecutiveCodes()
 				_, err := w.T.Resync(w.Ctx, w.Owner(dev.Serial()), dev.Serial(), c1, c2)
 				w.ExpectRefusal(err, server.CodeTokenUnusable)
@@ -97,7 +98,7 @@ var _ = flow(func(w *harness.World) {
 				w.ExpectRefusal(err, server.CodeActionUnavailable)
 			})
 
-			It("Given a token suspended for 60 days, Then it is revoked automatically, with reminders 30, 15 and 3 days before", w.NeedsClock(), func() {
+			It("Given a token suspended for 60 days, Then it is revoked automatically, with reminders 30, 15 and 3 days before", w.Needs(harness.Clock, harness.Inspect, harness.Verify), func() {
 				t0 := w.Now()
 				w.Advance(59 * day)
 				Expect(w.Status(dev).Status).To(Equal(server.StatusSuspended))
@@ -120,7 +121,7 @@ var _ = flow(func(w *harness.World) {
 				w.ExpectRefusal(err, server.CodeTokenRevoked)
 			})
 
-			It("Given a suspended token, When the user re-enables it before the 60 days are out, Then it is not revoked", w.NeedsClock(), func() {
+			It("Given a suspended token, When the user re-enables it before the 60 days are out, Then it is not revoked", w.Needs(harness.Clock, harness.Inspect, harness.Verify), func() {
 				w.Advance(50 * day)
 				_, err := w.T.Enable(w.Ctx, w.Owner(dev.Serial()), dev.Serial())
 				Expect(err).NotTo(HaveOccurred())
@@ -132,7 +133,7 @@ var _ = flow(func(w *harness.World) {
 			})
 		})
 
-		It("Given a token pending activation, When the sponsored user suspends it, Then it is refused with action_unavailable", func() {
+		It("Given a token pending activation, When the sponsored user suspends it, Then it is refused with action_unavailable", w.Needs(harness.Activate, harness.Inspect), func() {
 			pending, d := w.NewUser(), w.NewDevice()
 			w.Sponsor(pending, d)
 			_, err := w.T.Suspend(w.Ctx, server.AsUser(pending), d.Serial())

@@ -77,13 +77,3 @@ func table(name string, v any) {
 		panic(fmt.Sprintf("scenario table %s: %v", name, err))
 	}
 }
-
-// entriesAny is entries as variadic arguments of DescribeTable, so that
-// decorators can go before them.
-func entriesAny[T interface{ name() string }](cases []T) []any {
-	var out []any
-	for _, e := range entries(cases) {
-		out = append(out, e)
-	}
-	return out
-}
