@@ -63,8 +63,10 @@ func openTokenlab(scheme string) Opener {
 //
 //   - On a virtual clock, NewUser activates with the codes of the step
 //     before the server's now and of now (drift 0), then moves the clock on
-//     one step: the code the token shows then is unused and logs in at
-//     once. Every NewUser moves a virtual clock by one step.
+//     two steps: the code the token shows then is unused and logs in at
+//     once, and so is every code of its ±1 login window, as on a system
+//     whose users were just written to a file. Every NewUser moves a
+//     virtual clock by two steps.
 //   - On a real clock, which cannot be moved, NewUser activates with the
 //     codes of the two steps before now: the code shown now is unused and
 //     logs in at once, but the server has learned a drift of -1 step until
@@ -74,7 +76,8 @@ func openTokenlab(scheme string) Opener {
 //     step change during the activation (the server would learn -2), the
 //     user is given up and another made.
 type Tokenlab struct {
-	c       *client.Client
+	c       server.Service
+	advance AdvanceFunc
 	name    string
 	virtual bool
 	clk     emulator.Clock
@@ -86,7 +89,14 @@ type Tokenlab struct {
 // time (nil: the server's, see Tokenlab).
 func OpenTokenlab(ctx context.Context, baseURL, adminToken string, clk emulator.Clock) (*Tokenlab, error) {
 	c := client.New(baseURL, adminToken)
-	t := &Tokenlab{c: c, name: "tokenlab+http", clk: clk, admin: server.AsAdmin("provision")}
+	advance := func(ctx context.Context, d time.Duration) (server.SweepReport, error) {
+		cs, err := c.AdvanceClock(ctx, d.String())
+		if err != nil || cs.Sweep == nil {
+			return server.SweepReport{}, err
+		}
+		return *cs.Sweep, nil
+	}
+	t := &Tokenlab{c: c, advance: advance, name: "tokenlab+http", clk: clk, admin: server.AsAdmin("provision")}
 	if strings.HasPrefix(baseURL, "https:") {
 		t.name = "tokenlab+https"
 	}
@@ -109,10 +119,22 @@ func OpenTokenlab(ctx context.Context, baseURL, adminToken string, clk emulator.
 	return t, nil
 }
 
+// AdvanceFunc moves a tokenlab server's virtual clock by d and sweeps.
+type AdvanceFunc func(ctx context.Context, d time.Duration) (server.SweepReport, error)
+
+// NewTokenlab provisions through svc, a tokenlab server reached any way
+// (in process through its Go API, or a client), as OpenTokenlab does over
+// HTTP: virtual says whether advance can move its clock, clk is the
+// server's time as the tokens see it (required). The scenario harness's
+// in-process RADIUS targets use it.
+func NewTokenlab(name string, svc server.Service, virtual bool, advance AdvanceFunc, clk emulator.Clock) *Tokenlab {
+	return &Tokenlab{c: svc, advance: advance, name: name, virtual: virtual, clk: clk, admin: server.AsAdmin("provision")}
+}
+
 // tokenlabClock is a virtual server clock as the tokens see it: asked at
 // every press, since anyone with the credential may move it.
 type tokenlabClock struct {
-	c    *client.Client
+	c    interface{ Now(context.Context) (time.Time, error) }
 	mu   sync.Mutex
 	last time.Time
 }
@@ -155,11 +177,7 @@ func (t *Tokenlab) Advance(ctx context.Context, d time.Duration) (server.SweepRe
 	if !t.virtual {
 		return server.SweepReport{}, errors.New("provisioner " + t.name + ": the server's clock is real and cannot be moved: start tokenlab serve with --virtual-clock")
 	}
-	cs, err := t.c.AdvanceClock(ctx, d.String())
-	if err != nil || cs.Sweep == nil {
-		return server.SweepReport{}, err
-	}
-	return *cs.Sweep, nil
+	return t.advance(ctx, d)
 }
 
 // tokenlabActivationTries bounds the users given up on a real clock because the
@@ -236,7 +254,7 @@ func (t *Tokenlab) newUser(ctx context.Context, digits int) (u User, retry bool,
 		}
 	}
 	if t.virtual {
-		if _, err := t.Advance(ctx, period); err != nil {
+		if _, err := t.Advance(ctx, 2*period); err != nil {
 			return User{}, false, t.fail("moving the clock past the activation", err)
 		}
 	} else if v.DriftSteps != -1 {
