@@ -73,8 +73,9 @@ those properties and the values required, e.g.
    "lockout_threshold": 5, "requires_message_authenticator": true}
 
 window may give behind, ahead or both; lockout_threshold may be null;
-unlocks_by and digits_accepted compare as sets; latency_ms gives upper
-bounds. Exit status: 0 when every property is as required (or without
+lockout_threshold and window's parts may be an upper bound, {"max": N}
+(no lockout exceeds any); unlocks_by and digits_accepted compare as sets;
+latency_ms gives upper bounds. Exit status: 0 when every property is as required (or without
 --expect), 1 with the properties that differ listed when one is not (or
 when the probe cannot measure), 2 on a usage error (a bad target, flag or
 profile).`,

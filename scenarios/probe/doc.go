@@ -120,7 +120,14 @@
 //	 "lockout_threshold": 5, "requires_message_authenticator": true}
 //
 // window may give behind, ahead or both; lockout_threshold may be null (no
-// lockout required); unlocks_by and digits_accepted compare as sets;
-// latency_ms gives upper bounds ({"p99": 50}). A key that is not a property
-// is an error naming it. Compare lists each property that differs.
+// lockout required); lockout_threshold and window's parts may instead be
+// an upper bound, {"max": N}, which a measured null (no lockout) exceeds;
+// unlocks_by and digits_accepted compare as sets; latency_ms gives upper
+// bounds ({"p99": 50}). A key that is not a property is an error naming
+// it. Compare lists each property that differs. A security team's profile
+// is e.g.
+//
+//	{"replay_refused": true, "older_code_refused": true,
+//	 "lockout_threshold": {"max": 10}, "window": {"ahead": {"max": 1}},
+//	 "requires_message_authenticator": true}
 package probe
