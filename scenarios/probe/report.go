@@ -73,7 +73,7 @@ var properties = []struct{ key, how string }{
 	{"digits_accepted", "the lengths a new user's token logs in with"},
 	{"requires_message_authenticator", "an Access-Request without Message-Authenticator gets no answer (BlastRADIUS, CVE-2024-3596)"},
 	{"response_signed", "every answer carries a valid Message-Authenticator"},
-	{"retransmission", "the identical packet sent again from the same port after its answer"},
+	{"retransmission", "the identical packet sent again from the same port a second after its answer"},
 	{"latency_ms", "p50 and p99 of every answered request of the probe"},
 }
 
