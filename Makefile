@@ -64,6 +64,10 @@ test: setup lint ## everything: vet, lint, unit and CLI tests, scenario suites, 
 scenarios: setup ## the scenario suites, in parallel with the pinned ginkgo CLI: TARGET=URL for a server, LABELS=expr, JUNIT=file
 	TOKENLAB_TARGET='$(TARGET)' $(GO) tool ginkgo -r -p --tags '$(TAGS)' $(if $(LABELS),--label-filter '$(LABELS)') $(if $(JUNIT),--junit-report '$(abspath $(JUNIT))') ./scenarios
 
+.PHONY: conformance
+conformance: setup ## probe FreeRADIUS + pam_oath, FreeRADIUS + google-authenticator and tokenlab serve --radius, and rewrite docs/conformance.md (as root)
+	$(GO) test ./scenarios/conformance -run '^TestConformance$$' -count=1 -v -args -write $(abspath docs/conformance.md)
+
 .PHONY: lint
 lint: setup ## gofmt, go vet (both builds) and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

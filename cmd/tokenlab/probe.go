@@ -73,8 +73,9 @@ those properties and the values required, e.g.
    "lockout_threshold": 5, "requires_message_authenticator": true}
 
 window may give behind, ahead or both; lockout_threshold may be null;
-unlocks_by and digits_accepted compare as sets; latency_ms gives upper
-bounds. Exit status: 0 when every property is as required (or without
+lockout_threshold and window's parts may be an upper bound, {"max": N}
+(no lockout exceeds any); unlocks_by and digits_accepted compare as sets;
+latency_ms gives upper bounds. Exit status: 0 when every property is as required (or without
 --expect), 1 with the properties that differ listed when one is not (or
 when the probe cannot measure), 2 on a usage error (a bad target, flag or
 profile).`,
@@ -103,8 +104,8 @@ profile).`,
 				return usagef("--provision is required: RADIUS cannot create users, e.g. --provision tokenlab+http://HOST:PORT")
 			case asJSON && asMarkdown:
 				return usagef("--json and --markdown do not mix: choose one")
-			case timeout <= 0 || o.NoAnswerTimeout <= 0:
-				return usagef("--timeout and --no-answer-timeout must be positive")
+			case timeout <= 0 || o.NoAnswerTimeout <= 0 || o.RetransmitAfter <= 0:
+				return usagef("--timeout, --no-answer-timeout and --retransmit-after must be positive")
 			case o.MaxWindow < 1 || o.MaxLockout < 1:
 				return usagef("--max-window and --max-lockout must be at least 1")
 			}
@@ -169,6 +170,7 @@ profile).`,
 	f.BoolVar(&asMarkdown, "markdown", false, "print the report as a Markdown table")
 	f.DurationVar(&timeout, "timeout", 3*time.Second, "how long a request waits for its answer")
 	f.DurationVar(&o.NoAnswerTimeout, "no-answer-timeout", 2*time.Second, "how long a request the server may rightly ignore (unsigned, a retransmission) waits")
+	f.DurationVar(&o.RetransmitAfter, "retransmit-after", time.Second, "how long after its answer a request is sent again, as a NAS whose answer was lost would")
 	f.IntVar(&o.MaxWindow, "max-window", 10, "the most steps either way the window is probed")
 	f.IntVar(&o.MaxLockout, "max-lockout", 20, "the most wrong codes tried before the lockout threshold is none")
 	return cmd

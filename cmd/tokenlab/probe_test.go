@@ -117,12 +117,13 @@ func TestProbeUsage(t *testing.T) {
 		{[]string{"probe", "radius://127.0.0.1:1812", "--provision", "tokenlab+http://127.0.0.1:1"}, "set TOKENLAB_RADIUS_SECRET"},
 		{[]string{"probe", "radius://" + secret + "@127.0.0.1", "--provision", "tokenlab+http://127.0.0.1:1"}, "TARGET: want radius://SECRET@HOST:PORT"},
 		{[]string{"probe", target}, "--provision is required"},
-		{[]string{"probe", target, "--provision", "nosuch:x"}, `--provision: provision: unknown provisioner "nosuch:x": use one of`},
+		{[]string{"probe", target, "--provision", "nosuch:x"}, `--provision: provision: unknown provisioner "nosuch:x": use oath-usersfile:PATH, google-authenticator:DIR`},
 		{[]string{"probe", target, "--provision", "tokenlab+http://127.0.0.1:1", "--json", "--markdown"}, "--json and --markdown do not mix"},
 		{[]string{"probe", target, "--provision", "tokenlab+http://127.0.0.1:1", "--expect", filepath.Join(dir, "none.json")}, "--expect: open"},
 		{[]string{"probe", target, "--provision", "tokenlab+http://127.0.0.1:1", "--expect", bad}, `"replay" is not a probe property`},
 		{[]string{"probe", target, target}, "takes one TARGET"},
 		{[]string{"probe", target, "--provision", "x:y", "--max-window", "0"}, "--max-window and --max-lockout must be at least 1"},
+		{[]string{"probe", target, "--provision", "x:y", "--retransmit-after", "0s"}, "--retransmit-after must be positive"},
 	} {
 		code, _, stderr := runCLI(t, c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) {

@@ -101,7 +101,12 @@
 //     (CVE-2024-3596).
 //   - retransmission: a new user's request with the code of n is sent, and
 //     the identical packet (same identifier, authenticator and source port)
-//     again after the answer. "cached": the same answer again, which cannot
+//     again Options.RetransmitAfter (1 s) after the answer, as a NAS whose
+//     answer was lost sends it again when its timeout (a second or more)
+//     has passed. Sooner, a server still finishing the first may drop the
+//     copy as in progress: FreeRADIUS 3.2.1 does so for about half of the
+//     copies sent the instant its answer arrives, which says nothing of what
+//     a NAS meets. "cached": the same answer again, which cannot
 //     be a second verification since replays are refused (RFC 5080);
 //     "same_answer": the same answer but replays are not refused, so it
 //     cannot be told from a second verification; "processed_again": the
@@ -120,7 +125,14 @@
 //	 "lockout_threshold": 5, "requires_message_authenticator": true}
 //
 // window may give behind, ahead or both; lockout_threshold may be null (no
-// lockout required); unlocks_by and digits_accepted compare as sets;
-// latency_ms gives upper bounds ({"p99": 50}). A key that is not a property
-// is an error naming it. Compare lists each property that differs.
+// lockout required); lockout_threshold and window's parts may instead be
+// an upper bound, {"max": N}, which a measured null (no lockout) exceeds;
+// unlocks_by and digits_accepted compare as sets; latency_ms gives upper
+// bounds ({"p99": 50}). A key that is not a property is an error naming
+// it. Compare lists each property that differs. A security team's profile
+// is e.g.
+//
+//	{"replay_refused": true, "older_code_refused": true,
+//	 "lockout_threshold": {"max": 10}, "window": {"ahead": {"max": 1}},
+//	 "requires_message_authenticator": true}
 package probe

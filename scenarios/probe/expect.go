@@ -80,12 +80,12 @@ func errOr(err error, s string) string {
 var checks = map[string]func(json.RawMessage) error{
 	"window": func(v json.RawMessage) error {
 		return object(v, []string{"behind", "ahead"}, func(k string, v json.RawMessage) error {
-			return count(v, 0, true)
+			return countOrBound(v, 0)
 		})
 	},
 	"replay_refused":                 boolean,
 	"older_code_refused":             boolean,
-	"lockout_threshold":              func(v json.RawMessage) error { return count(v, 1, true) },
+	"lockout_threshold":              func(v json.RawMessage) error { return countOrBound(v, 1) },
 	"unlocks_by":                     func(v json.RawMessage) error { return list(v, []string{"later_code", "resync", "clock"}) },
 	"learns_drift":                   boolean,
 	"next_code_challenge":            boolean,
@@ -115,15 +115,51 @@ func boolean(v json.RawMessage) error {
 	return nil
 }
 
-func count(v json.RawMessage, least int, nullable bool) error {
-	if nullable && string(bytes.TrimSpace(v)) == "null" {
+// countOrBound checks a whole number from least, null, or {"max": N}.
+func countOrBound(v json.RawMessage, least int) error {
+	if string(bytes.TrimSpace(v)) == "null" {
 		return nil
+	}
+	if n, ok, err := bound(v); ok || err != nil {
+		if err == nil && n < least {
+			err = fmt.Errorf("want a max from %d, not %d", least, n)
+		}
+		return err
 	}
 	var n int
 	if json.Unmarshal(v, &n) != nil || n < least {
-		return fmt.Errorf("want a whole number from %d (or null for none), not %s", least, v)
+		return fmt.Errorf("want a whole number from %d, null for none, or {\"max\": N}, not %s", least, v)
 	}
 	return nil
+}
+
+// bound reads an upper bound, {"max": N}: ok is false when v is not an
+// object at all, and err says what is wrong with one that is.
+func bound(v json.RawMessage) (n int, ok bool, err error) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(v, &m) != nil || m == nil {
+		return 0, false, nil
+	}
+	raw, found := m["max"]
+	if len(m) != 1 || !found || json.Unmarshal(raw, &n) != nil {
+		return 0, true, fmt.Errorf("want {\"max\": N}, a whole number N as the upper bound, not %s", compact(v))
+	}
+	return n, true, nil
+}
+
+// exactOrAtMost compares a measured count with a profile's number, null
+// or {"max": N} (which a measured null, no limit found, exceeds); want is
+// the profile's value as the difference shows it.
+func exactOrAtMost(w, g json.RawMessage) (ok bool, want string) {
+	n, isBound, _ := bound(w)
+	if !isBound {
+		return equalJSON(w, g), compact(w)
+	}
+	var got *int
+	if json.Unmarshal(g, &got) != nil {
+		return false, fmt.Sprintf("at most %d", n)
+	}
+	return got != nil && *got <= n, fmt.Sprintf("at most %d", n)
 }
 
 func oneOf(v json.RawMessage, allowed ...string) error {
@@ -177,8 +213,9 @@ func compact(v json.RawMessage) string {
 }
 
 // Compare lists the properties whose measured value differs from the
-// profile's, in the report's order: window's parts one by one, unlocks_by
-// and digits_accepted as sets, latency_ms's parts as upper bounds, the rest
+// profile's, in the report's order: window's parts one by one, each equal
+// or, given as {"max": N}, at most N (as lockout_threshold), unlocks_by and
+// digits_accepted as sets, latency_ms's parts as upper bounds, the rest
 // equal.
 func Compare(r Report, p Profile) []Difference {
 	data, err := json.Marshal(r)
@@ -192,9 +229,13 @@ func Compare(r Report, p Profile) []Difference {
 		want := p.values[key]
 		switch key {
 		case "window":
-			diffs = append(diffs, compareParts(key, want, got[key], func(w, g json.RawMessage) bool { return equalJSON(w, g) }, "")...)
+			diffs = append(diffs, compareParts(key, want, got[key], exactOrAtMost)...)
 		case "latency_ms":
-			diffs = append(diffs, compareParts(key, want, got[key], atMost, "at most ")...)
+			diffs = append(diffs, compareParts(key, want, got[key], atMost)...)
+		case "lockout_threshold":
+			if ok, w := exactOrAtMost(want, got[key]); !ok {
+				diffs = append(diffs, Difference{key, w, compact(got[key])})
+			}
 		case "unlocks_by", "digits_accepted":
 			if !sameSet(want, got[key]) {
 				diffs = append(diffs, Difference{key, compact(want), compact(got[key])})
@@ -209,8 +250,9 @@ func Compare(r Report, p Profile) []Difference {
 }
 
 // compareParts compares the parts of an object property the profile
-// gives.
-func compareParts(key string, want, got json.RawMessage, ok func(w, g json.RawMessage) bool, wantPrefix string) []Difference {
+// gives; match says whether a part is as required, and the profile's
+// value as the difference shows it.
+func compareParts(key string, want, got json.RawMessage, match func(w, g json.RawMessage) (bool, string)) []Difference {
 	var w, g map[string]json.RawMessage
 	_ = json.Unmarshal(want, &w)
 	_ = json.Unmarshal(got, &g)
@@ -225,8 +267,8 @@ func compareParts(key string, want, got json.RawMessage, ok func(w, g json.RawMe
 		if gv == nil {
 			gv = json.RawMessage("null")
 		}
-		if !ok(w[k], gv) {
-			diffs = append(diffs, Difference{key + "." + k, wantPrefix + compact(w[k]), compact(gv)})
+		if ok, wt := match(w[k], gv); !ok {
+			diffs = append(diffs, Difference{key + "." + k, wt, compact(gv)})
 		}
 	}
 	return diffs
@@ -240,12 +282,14 @@ func equalJSON(a, b json.RawMessage) bool {
 	return reflect.DeepEqual(x, y)
 }
 
-func atMost(limit, v json.RawMessage) bool {
+// atMost compares a latency with its upper bound.
+func atMost(limit, v json.RawMessage) (bool, string) {
 	var l, x float64
+	want := "at most " + compact(limit)
 	if json.Unmarshal(limit, &l) != nil || json.Unmarshal(v, &x) != nil {
-		return false
+		return false, want
 	}
-	return x <= l
+	return x <= l, want
 }
 
 // sameSet compares two JSON arrays as sets; null is no set at all, which

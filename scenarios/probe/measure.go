@@ -521,7 +521,12 @@ func (p *prober) unlocks(ctx context.Context, k int) error {
 	}
 	p.rep.UnlocksBy = by
 	if len(by) == 0 {
-		notes = append([]string{"nothing the probe tried unlocked it: an administrator must"}, notes...)
+		lead := "nothing the probe tried unlocked it: an administrator must"
+		if !p.virtual {
+			// A lock that lifts with time (a rate limit) would not show.
+			lead = "nothing the probe tried unlocked it, and it did not wait to see whether the lock lifts with time"
+		}
+		notes = append([]string{lead}, notes...)
 	}
 	p.rep.Notes["unlocks_by"] = strings.Join(notes, "; ")
 	return nil
@@ -701,6 +706,15 @@ func (p *prober) retransmission(ctx context.Context) error {
 		if !s.first.Accepted() {
 			return trial{warmup: describe(s.first)}, nil
 		}
+		// The answer was "lost": the NAS sends the copy when its timeout
+		// passes, not the instant the answer arrived.
+		wait := time.NewTimer(p.o.RetransmitAfter)
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return trial{}, ctx.Err()
+		case <-wait.C:
+		}
 		rc := *p.t.RADIUS
 		rc.Timeout = p.o.NoAnswerTimeout
 		s.second, s.err2 = rc.Exchange(ctx, conn, wire, pkt)
@@ -716,18 +730,18 @@ func (p *prober) retransmission(ctx context.Context) error {
 	switch {
 	case errors.Is(s.err2, radclient.ErrNoAnswer):
 		p.rep.Retransmission = "dropped"
-		p.rep.Notes["retransmission"] = fmt.Sprintf("no answer in %v: a NAS whose answer was lost gets none", p.o.NoAnswerTimeout)
+		p.rep.Notes["retransmission"] = fmt.Sprintf("sent %v after the answer: no answer in %v; a NAS whose answer was lost gets none", p.o.RetransmitAfter, p.o.NoAnswerTimeout)
 	case s.err2 != nil:
 		return s.err2
 	case s.second.Code == s.first.Code && p.rep.ReplayRefused:
 		p.rep.Retransmission = "cached"
-		p.rep.Notes["retransmission"] = "the same answer, " + describe(s.second) + ", and not a second verification: replays are refused"
+		p.rep.Notes["retransmission"] = fmt.Sprintf("sent %v after the answer: the same answer, %s, and not a second verification: replays are refused", p.o.RetransmitAfter, describe(s.second))
 	case s.second.Code == s.first.Code:
 		p.rep.Retransmission = "same_answer"
-		p.rep.Notes["retransmission"] = "the same answer, " + describe(s.second) + "; replays are accepted, so a cache cannot be told from a second verification"
+		p.rep.Notes["retransmission"] = fmt.Sprintf("sent %v after the answer: the same answer, %s; replays are accepted, so a cache cannot be told from a second verification", p.o.RetransmitAfter, describe(s.second))
 	default:
 		p.rep.Retransmission = "processed_again"
-		p.rep.Notes["retransmission"] = describe(s.second) + " after " + describe(s.first) + ": verified twice, so a NAS retransmitting after a lost answer fails a good login"
+		p.rep.Notes["retransmission"] = fmt.Sprintf("sent %v after the answer: %s after %s: verified twice, so a NAS retransmitting after a lost answer fails a good login", p.o.RetransmitAfter, describe(s.second), describe(s.first))
 	}
 	return nil
 }

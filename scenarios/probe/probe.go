@@ -35,6 +35,10 @@ type Options struct {
 	// (one without Message-Authenticator, a retransmission) waits for an
 	// answer (default 2 s).
 	NoAnswerTimeout time.Duration
+	// RetransmitAfter is how long after its answer a request is sent again
+	// to see how a retransmission is treated (default 1 s): as a NAS's
+	// timeout would, after the server has finished with the first copy.
+	RetransmitAfter time.Duration
 	// Log, when set, is told what is being measured.
 	Log func(format string, args ...any)
 }
@@ -48,6 +52,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.NoAnswerTimeout <= 0 {
 		o.NoAnswerTimeout = 2 * time.Second
+	}
+	if o.RetransmitAfter <= 0 {
+		o.RetransmitAfter = time.Second
 	}
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
@@ -133,7 +140,7 @@ func Run(ctx context.Context, t Target, o Options) (Report, error) {
 	p.rep.Requests, p.rep.Users = p.requests, p.users
 	p.rep.DurationS = roundTo(time.Since(began).Seconds(), 2)
 	if p.redone > 0 {
-		p.rep.Notes["probe"] = fmt.Sprintf("%d attempts were made again: the step changed while they ran", p.redone)
+		p.rep.Notes["probe"] = fmt.Sprintf("attempts made again, as the step changed while they ran: %d", p.redone)
 	}
 	return p.rep, nil
 }

@@ -73,12 +73,29 @@ var properties = []struct{ key, how string }{
 	{"digits_accepted", "the lengths a new user's token logs in with"},
 	{"requires_message_authenticator", "an Access-Request without Message-Authenticator gets no answer (BlastRADIUS, CVE-2024-3596)"},
 	{"response_signed", "every answer carries a valid Message-Authenticator"},
-	{"retransmission", "the identical packet sent again from the same port after its answer"},
+	{"retransmission", "the identical packet sent again from the same port a second after its answer"},
 	{"latency_ms", "p50 and p99 of every answered request of the probe"},
 }
 
-// value is a property's value as the text and Markdown reports show it.
-func (r Report) value(key string) string {
+// Property is one of the report's properties: its key (the JSON key a
+// profile uses) and how it is measured, in a line.
+type Property struct {
+	Key, How string
+}
+
+// Properties are the report's properties in the order the reports show
+// them, for a rendering of several reports side by side.
+func Properties() []Property {
+	ps := make([]Property, len(properties))
+	for i, p := range properties {
+		ps[i] = Property{Key: p.key, How: p.how}
+	}
+	return ps
+}
+
+// Value is a property's value as the text and Markdown reports show it,
+// "" for a key that is not a property.
+func (r Report) Value(key string) string {
 	switch key {
 	case "window":
 		return fmt.Sprintf("behind %s, ahead %s", r.Window.behindText(), intOrNull(r.Window.Ahead, "unknown"))
@@ -159,7 +176,7 @@ func WriteText(w io.Writer, r Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "probe of %s (%s)\n\n", r.Target, r.summary())
 	for _, p := range properties {
-		fmt.Fprintf(&b, "%-31s %s\n", p.key, r.value(p.key))
+		fmt.Fprintf(&b, "%-31s %s\n", p.key, r.Value(p.key))
 		if n := r.Notes[p.key]; n != "" {
 			fmt.Fprintf(&b, "%-31s   %s\n", "", n)
 		}
@@ -182,7 +199,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		if n := r.Notes[p.key]; n != "" {
 			how += " — " + n
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", p.key, cell(r.value(p.key)), cell(how))
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", p.key, cell(r.Value(p.key)), cell(how))
 	}
 	if n := r.Notes["probe"]; n != "" {
 		fmt.Fprintf(&b, "\n%s.\n", capitalize(n))

@@ -40,7 +40,10 @@ func TestProfileErrorsNameTheKey(t *testing.T) {
 		`{"window":{"behind":-1}}`:             "window: behind: want a whole number from 0",
 		`{"window":1}`:                         "window: want an object with behind and/or ahead",
 		`{"replay_refused":"yes"}`:             "replay_refused: want true or false",
-		`{"lockout_threshold":0}`:              "lockout_threshold: want a whole number from 1 (or null for none)",
+		`{"lockout_threshold":0}`:              `lockout_threshold: want a whole number from 1, null for none, or {"max": N}`,
+		`{"lockout_threshold":{"max":0}}`:      "lockout_threshold: want a max from 1, not 0",
+		`{"lockout_threshold":{"min":3}}`:      `lockout_threshold: want {"max": N}`,
+		`{"window":{"ahead":{"max":"1"}}}`:     `window: ahead: want {"max": N}`,
 		`{"digits":7}`:                         "digits: want one of 6, 8",
 		`{"digits_accepted":[6,7]}`:            "digits_accepted: want a list of 6, 8",
 		`{"unlocks_by":["magic"]}`:             "unlocks_by: want a list of later_code, resync, clock",
@@ -100,6 +103,29 @@ func TestCompare(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != "window.behind: want 1, measured null\nunlocks_by: want [], measured null" {
 		t.Fatalf("null measurements: %q", got)
+	}
+}
+
+// TestCompareUpperBounds: {"max": N} for lockout_threshold and window's
+// parts holds up to N and not past it; no lockout (null) exceeds any.
+func TestCompareUpperBounds(t *testing.T) {
+	bounds := mustProfile(t, `{"lockout_threshold":{"max":5},"window":{"behind":{"max":1},"ahead":{"max":2}}}`)
+	if d := probe.Compare(sample(), bounds); len(d) != 0 {
+		t.Fatalf("5 wrong codes, window 1 and 1, against bounds 5, 1 and 2: %v", d)
+	}
+	r := sample()
+	r.LockoutThreshold, r.Window = intp(6), probe.Window{Behind: nil, Ahead: intp(3)}
+	var got []string
+	for _, d := range probe.Compare(r, bounds) {
+		got = append(got, d.String())
+	}
+	want := "window.ahead: want at most 2, measured 3\nwindow.behind: want at most 1, measured null\nlockout_threshold: want at most 5, measured 6"
+	if strings.Join(got, "\n") != want {
+		t.Fatalf("differences:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+	r.LockoutThreshold = nil
+	if d := probe.Compare(r, mustProfile(t, `{"lockout_threshold":{"max":10}}`)); len(d) != 1 || d[0].String() != "lockout_threshold: want at most 10, measured null" {
+		t.Fatalf("no lockout against a bound: %v", d)
 	}
 }
 
