@@ -82,7 +82,7 @@ func TestScenariosOverRadius(t *testing.T) {
 	if skipped < 5 || tests-skipped < 3 || failures != 0 {
 		t.Fatalf("a real clock over RADIUS: %d tests, %d skipped, %d failures: the expiry specs skip, the lockout table runs", tests, skipped, failures)
 	}
-	reason := "radius target radius://…@" + addr + " with provisioner tokenlab: no clock role — its clock is real"
+	reason := "radius target radius://…@" + addr + " with provisioner tokenlab+http: no clock role — its clock is real"
 	if !strings.Contains(string(report), `<skipped message="skipped - `+reason) {
 		t.Errorf("the JUnit report does not give the skip reason %q:\n%.2000s", reason, report)
 	}
