@@ -134,7 +134,9 @@ func NewTokenlab(name string, svc server.Service, virtual bool, advance AdvanceF
 // tokenlabClock is a virtual server clock as the tokens see it: asked at
 // every press, since anyone with the credential may move it.
 type tokenlabClock struct {
-	c    interface{ Now(context.Context) (time.Time, error) }
+	c interface {
+		Now(context.Context) (time.Time, error)
+	}
 	mu   sync.Mutex
 	last time.Time
 }
