@@ -163,13 +163,20 @@ var (
 type messages map[Code]string
 
 func newMessages(p Policy) messages {
-	r := strings.NewReplacer("{operator}", p.OperatorName, "{portal}", p.PortalName, "{maxphones}", fmt.Sprint(p.MaxPhones))
 	m := messages{}
 	for _, e := range Catalogue {
-		m[e.Code] = r.Replace(e.Message)
+		m[e.Code] = p.Fill(e.Message)
 	}
-	m["pending_approval"] = r.Replace(pendingApprovalMessage)
+	m["pending_approval"] = p.Fill(pendingApprovalMessage)
 	return m
+}
+
+// Fill words a catalogue message (an Entry's, or a MessageVariants one) as
+// a server with the policy does: its operator's and portal's names and its
+// phone limit filled in.
+func (p Policy) Fill(message string) string {
+	p = p.withDefaults()
+	return strings.NewReplacer("{operator}", p.OperatorName, "{portal}", p.PortalName, "{maxphones}", fmt.Sprint(p.MaxPhones)).Replace(message)
 }
 
 // Messages are the catalogue's messages as a server with the policy words
