@@ -455,4 +455,3 @@ func Message(code server.Code, p server.Policy) string {
 	}
 	return ""
 }
-
