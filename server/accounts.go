@@ -20,6 +20,9 @@ type NewAccount struct {
 	Password     string `json:"password"`
 	Organization string `json:"organization"`
 	Role         Role   `json:"role"`
+	// ApplicationAdmin names the applications the account is the
+	// Application Administrator of (it needs an organization).
+	ApplicationAdmin []string `json:"application_admin,omitempty"`
 }
 
 // AccountView is an account without its password hash.
@@ -31,6 +34,7 @@ type AccountView struct {
 	LastName          string    `json:"last_name"`
 	Organization      string    `json:"organization"`
 	Role              Role      `json:"role"`
+	ApplicationAdmin  []string  `json:"application_admin,omitempty"`
 	TemporaryPassword bool      `json:"temporary_password"`
 	RememberToken     bool      `json:"remember_token"`
 	Proofed           bool      `json:"proofed"`
@@ -41,7 +45,7 @@ type AccountView struct {
 
 func accountView(a Account) AccountView {
 	return AccountView{UserID: a.UserID, Email: a.Email, FirstName: a.FirstName, MiddleName: a.MiddleName, LastName: a.LastName,
-		Organization: a.Organization, Role: a.Role, TemporaryPassword: a.TemporaryPassword, RememberToken: a.RememberToken,
+		Organization: a.Organization, Role: a.Role, ApplicationAdmin: a.ApplicationAdmin, TemporaryPassword: a.TemporaryPassword, RememberToken: a.RememberToken,
 		Proofed: a.Proofed, Phones: len(a.Phones), ParentID: a.ParentID, CreatedAt: a.CreatedAt}
 }
 

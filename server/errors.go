@@ -35,6 +35,11 @@ const (
 	CodePhoneLimit          Code = "phone_limit"
 	CodePhoneCodeIncorrect  Code = "phone_code_incorrect"
 	CodeProofingCodeInvalid Code = "proofing_code_incorrect"
+	// CodePasswordChangeRequired: the account's password is a temporary
+	// one (a revocation reset it) and must be changed first.
+	CodePasswordChangeRequired Code = "password_change_required"
+	// CodePasswordRejected: a new password the password rules refuse.
+	CodePasswordRejected Code = "password_rejected"
 )
 
 // Entry is one row of the catalogue: a code, when it is used, and the
@@ -95,6 +100,10 @@ var Catalogue = []Entry{
 		"The One-Time Password you entered is incorrect or has expired. Send a new code and try again.", "tokenlab"},
 	{CodeProofingCodeInvalid, "a wrong proofing activation code",
 		"The proofing activation code you entered is incorrect.", "tokenlab"},
+	{CodePasswordChangeRequired, "a session opening an application while the account's password is the temporary one a revocation set, until the user changes it",
+		"You logged in with a temporary System-Generated Password. Enter a new permanent password before you access your applications.", "tokenlab"},
+	{CodePasswordRejected, "a new password shorter than `PasswordMinLength`, longer than 72 bytes, or the same as the current (temporary) one",
+		"Your new password does not meet the password requirements. Enter a new permanent password that is long enough and is not your current password.", "tokenlab"},
 }
 
 // MessageVariants are the messages a code is given with besides its
@@ -157,6 +166,9 @@ var (
 	ErrPhoneLimit          = &Error{Code: CodePhoneLimit}
 	ErrPhoneCodeIncorrect  = &Error{Code: CodePhoneCodeIncorrect}
 	ErrProofingCodeInvalid = &Error{Code: CodeProofingCodeInvalid}
+
+	ErrPasswordChangeRequired = &Error{Code: CodePasswordChangeRequired}
+	ErrPasswordRejected       = &Error{Code: CodePasswordRejected}
 )
 
 // messages renders the catalogue's messages for a policy.

@@ -58,7 +58,13 @@ type Accounts interface {
 	// Connect connects a child account to a parent and returns the child.
 	Connect(ctx context.Context, actor Actor, parentID, childID string) (AccountView, error)
 	CreateApplication(ctx context.Context, actor Actor, app Application) error
+	// AcceptTerms is userID accepting an application's terms for their
+	// organization; it needs the Organization Administrator role, or the
+	// Application Administrator role for that application.
 	AcceptTerms(ctx context.Context, userID, appID string) error
+	// ChangePassword is a user setting a new permanent password, given
+	// the current one (a temporary one included).
+	ChangePassword(ctx context.Context, userID, current, next string) error
 }
 
 // Tokens is the hardware token lifecycle (docs/lifecycle.md). Every action
@@ -126,10 +132,13 @@ type ImportOptions struct {
 // server checks every call that names an Actor; the client checks before it
 // sends, so both refuse alike.
 func CheckActor(a Actor) error {
-	if a != (Actor{}) {
-		return nil
+	switch {
+	case a == (Actor{}):
+		return &Error{Code: CodeBadRequest, Message: catalogueMessage(CodeBadRequest), Detail: "name who acts: server.AsUser(id), server.AsOrgAdmin(id) or server.AsAdmin(id)"}
+	case a.Admin && a.OrgAdmin:
+		return &Error{Code: CodeBadRequest, Message: catalogueMessage(CodeBadRequest), Detail: "an actor is the administrator or an organization administrator, not both"}
 	}
-	return &Error{Code: CodeBadRequest, Message: catalogueMessage(CodeBadRequest), Detail: "name who acts: server.AsUser(id) or server.AsAdmin(id)"}
+	return nil
 }
 
 // CheckAdmin is CheckActor for a call only an administrator makes: it also

@@ -393,6 +393,16 @@ func (c *Client) AcceptTerms(ctx context.Context, userID, appID string) error {
 	return c.call(ctx, "POST", "/v1/applications/{id}/accept-terms", []string{appID}, nil, in, nil)
 }
 
+// ChangePassword sets a user's new permanent password, given the current
+// one (POST /v1/accounts/{user_id}/password).
+func (c *Client) ChangePassword(ctx context.Context, userID, current, next string) error {
+	in := struct {
+		Current string `json:"current"`
+		New     string `json:"new"`
+	}{current, next}
+	return c.call(ctx, "POST", "/v1/accounts/{user_id}/password", []string{userID}, nil, in, nil)
+}
+
 // Activate registers a token on the user's account with two consecutive codes.
 func (c *Client) Activate(ctx context.Context, userID, serial, otp1, otp2 string) (server.TokenView, error) {
 	in := struct {
