@@ -122,6 +122,7 @@
 //	AuditMaxEntries        audit_max_entries            1000000 entries
 //	NoNextCodeChallenge    no_next_code_challenge       false
 //	RadiusPasswordAndCode  radius_password_and_code     false
+//	PasswordMinLength      password_min_length          8 characters
 //	PasswordCost           -                            10
 //
 // A failing activation or resync attempt is answered otp_incorrect even when

@@ -86,7 +86,7 @@ var Catalogue = []Entry{
 		"The User ID or password you entered is incorrect.", "tokenlab"},
 	{CodeSessionInvalid, "a session that does not exist or has ended: logged out, idle, too old, or its token no longer usable",
 		"Your session has ended. Log in again.", "tokenlab"},
-	{CodeForbidden, "an actor who may not do this: a user acting on another's token, re-enabling a token an administrator suspended, or doing an administrator's job",
+	{CodeForbidden, "an actor who may not do this: a user acting on another's token, re-enabling a token an administrator suspended, or doing an administrator's job; an organization administrator acting on an account outside their organization, or an account claiming that role without it; accepting terms without the Organization or Application Administrator role",
 		"You are not allowed to do this. Contact your Organization Administrator.", "tokenlab"},
 	{CodeNotFound, "an account, token, application, phone or licence key that does not exist",
 		"The requested item does not exist.", "tokenlab"},
