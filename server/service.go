@@ -14,16 +14,22 @@ import (
 //
 // Who acts:
 //   - A call an administrator or a user may make (a token's lifecycle, an
-//     import, an account) names its Actor: AsUser(id) or AsAdmin(id). The
-//     zero Actor is refused as a bad request: nobody acts by default.
+//     import, an account) names its Actor: AsUser(id), AsOrgAdmin(id) (an
+//     organization administrator, on the accounts of their organization)
+//     or AsAdmin(id). The zero Actor is refused as a bad request: nobody
+//     acts by default.
 //   - A call only a user can make for themselves (activate, verify, log in,
-//     redeem a licence key, accept terms) names the user by ID.
+//     change a password, redeem a licence key, accept terms — the last
+//     needing the Organization or Application Administrator role) names the
+//     user by ID.
 //   - A call on a session (elevate, access, log out) is made by whoever holds
 //     the session's ID, as a browser holds its cookie.
 //
 // Over HTTP the credential bounds what the actor may be: an administrator
 // actor needs the administrator credential, and the API records the
-// administrator as "api" whatever the Actor's ID.
+// administrator as "api" whatever the Actor's ID. An organization
+// administrator is sent as "by" with either credential; the server, not
+// the credential, decides what it may do.
 //
 // The roles are small interfaces so that a caller can ask for only what it
 // uses (a login page needs Sessions, a provisioning job Inventory).
