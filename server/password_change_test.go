@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -199,4 +200,26 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestPasswordChangeRequiredForAPhoneSession: a phone OTP login with the
+// temporary password is marked too.
+func TestPasswordChangeRequiredForAPhoneSession(t *testing.T) {
+	f := newFixture(t, server.Policy{})
+	app := f.portalApp("dashboard")
+	u, d := f.activeToken()
+	f.ok(f.srv.AddPhone(f.ctx, u, "+17035550100", "text"))
+	f.ok(errOf(f.srv.Revoke(f.ctx, server.AsUser(u), d.serial)))
+	temp := f.tempPassword(u)
+	f.ok(f.srv.SendPhoneCode(f.ctx, u, "+17035550100"))
+	ns := f.notifications(u)
+	code := regexp.MustCompile(`One-Time Password is (\d{6})`).FindStringSubmatch(ns[len(ns)-1].Body)[1]
+	ss, err := f.srv.LoginWithPhone(f.ctx, u, temp, "+17035550100", code)
+	f.ok(err)
+	if !ss.MustChangePassword {
+		t.Fatalf("phone login with the temporary password: %+v", ss)
+	}
+	f.expectCode(f.srv.Access(f.ctx, ss.ID, app), server.CodePasswordChangeRequired)
+	f.ok(f.srv.ChangePassword(f.ctx, u, temp, "a new permanent one"))
+	f.ok(f.srv.Access(f.ctx, ss.ID, app))
 }

@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokenlab/tokenlab/server"
 )
@@ -369,5 +371,39 @@ func TestRoleAccountFieldsAreValidated(t *testing.T) {
 	f.ok(err)
 	if v.Organization != "Société Générale" || len(v.ApplicationAdmin) != 1 || v.ApplicationAdmin[0] != "pim" {
 		t.Fatalf("%+v", v)
+	}
+}
+
+// TestRoleOrgAdminDoesNoOperatorJob: the inventory, sponsorships, licence
+// keys, applications and identity proofing stay the operator's, and a
+// token on no account (sponsored to a user of their organization, not yet
+// activated) is no organization's.
+func TestRoleOrgAdminDoesNoOperatorJob(t *testing.T) {
+	f := newFixture(t, server.Policy{})
+	o := f.orgs()
+	pending := f.importToken()
+	f.sponsor(o.alice, pending.serial)
+	seed := server.Seed{Serial: "ORG1", Kind: server.TOTP, Algorithm: server.SHA1, Digits: 8, Period: 30 * time.Second, Secret: make([]byte, 20)}
+	for what, err := range map[string]error{
+		"import":                  errOf(f.srv.ImportSeeds(f.ctx, o.olgaAs, []server.Seed{seed})),
+		"sponsor":                 errOf(f.srv.Sponsor(f.ctx, o.olgaAs, server.Sponsorship{UserID: o.alice, Serial: pending.serial})),
+		"sell a licence key":      errOf(f.srv.CreateLicenceKey(f.ctx, o.olgaAs, pending.serial, 2)),
+		"register an app":         f.srv.CreateApplication(f.ctx, o.olgaAs, server.Application{ID: "own", Name: "Own", MinStrength: server.Strength{Credential: server.CredentialPassword, Level: 1}}),
+		"record proofing":         f.srv.RecordProofing(f.ctx, o.olgaAs, o.alice, server.ProofingPassed),
+		"revoke a pending token":  errOf(f.srv.Revoke(f.ctx, o.olgaAs, pending.serial)),
+		"suspend a pending token": errOf(f.srv.Suspend(f.ctx, o.olgaAs, pending.serial)),
+	} {
+		var e *server.Error
+		if !errors.As(err, &e) || e.Code != server.CodeForbidden {
+			t.Errorf("%s by an organization administrator: %v, want forbidden", what, err)
+			continue
+		}
+		f.expectCode(err, server.CodeForbidden)
+	}
+	if v := f.status(pending.serial); v.Status != server.StatusPendingActivation {
+		t.Fatalf("the pending token: %+v", v)
+	}
+	if a, _ := f.srv.Account(f.ctx, o.alice); a.Proofed {
+		t.Fatal("alice was proofed by her organization administrator")
 	}
 }
