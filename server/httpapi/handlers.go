@@ -150,6 +150,8 @@ func parseBy(raw json.RawMessage) (by, error) {
 		}
 	} else if err := json.Unmarshal(raw, &b.Kind); err != nil {
 		return by{}, badRequest(`field "by" must be "user", "org_admin", "admin" or {"kind":…,"id":…}`)
+	} else if b.Kind == "" {
+		return by{}, nil // as absent: "by":"" has always meant the default
 	}
 	switch b.Kind {
 	case byUser, byOrgAdmin, byAdmin:
