@@ -116,11 +116,14 @@ func TestActivationPreconditions(t *testing.T) {
 		MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: 2}}))
 
 	t.Run("terms of the sponsoring application must be accepted first", func(t *testing.T) {
-		u, d := f.user(), f.importToken()
+		// Accepted by the organization's administrator, for the user's
+		// organization (TestRoleTermsNeedTheGuidesRole).
+		orgAdmin := f.user(func(n *server.NewAccount) { n.Organization, n.Role = "Acme", server.RoleOrgAdmin })
+		u, d := f.user(func(n *server.NewAccount) { n.Organization = "Acme" }), f.importToken()
 		f.sponsor(u, d.serial, func(s *server.Sponsorship) { s.ApplicationID = "pim" })
 		_, err := f.activate(u, d)
 		f.expectCode(err, server.CodeActionUnavailable)
-		f.ok(f.srv.AcceptTerms(f.ctx, u, "pim"))
+		f.ok(f.srv.AcceptTerms(f.ctx, orgAdmin, "pim"))
 		f.nextStep()
 		_, err = f.activate(u, d)
 		f.ok(err)

@@ -19,8 +19,29 @@
 //
 // Every call that an administrator or a user may make names its Actor; the
 // zero Actor is refused (bad_request). A call only the user makes for
-// themselves (activate, verify, log in) names the user by ID. The API names
-// no internal type: Clock, Kind, Algorithm and Seed are declared here.
+// themselves (activate, verify, log in, change their password) names the
+// user by ID. The API names no internal type: Clock, Kind, Algorithm and
+// Seed are declared here.
+//
+// # Roles
+//
+// An Actor is a user (AsUser), an organization administrator
+// (AsOrgAdmin) or the operator's administrator (AsAdmin). An organization
+// administrator is an account with RoleOrgAdmin and an Organization; the
+// server checks the claim against the account on every call and lets it
+// act only on the accounts of its organization and their tokens (create
+// accounts, connect them, resync, suspend, enable, renew, revoke — as an
+// administrator), never on another organization's, nor do the operator's
+// jobs (reset, approve, inventory, sponsorships, licence keys,
+// applications); anything else is forbidden. The administrator acts on
+// anyone's. Accepting an application's terms needs the Organization
+// Administrator role or the Application Administrator role for that
+// application (Account.ApplicationAdmin), the roles the guide names, and
+// accepts them for the whole organization. A revocation's temporary
+// password marks the account's sessions MustChangePassword and keeps every
+// application closed to them (password_change_required) until
+// ChangePassword; docs/lifecycle.md, “Accounts and roles” and “The
+// temporary password”, says why.
 //
 // A second Store is proven with server/storetest's conformance suite, which
 // server/sqlitestore runs.
@@ -122,6 +143,7 @@
 //	AuditMaxEntries        audit_max_entries            1000000 entries
 //	NoNextCodeChallenge    no_next_code_challenge       false
 //	RadiusPasswordAndCode  radius_password_and_code     false
+//	PasswordMinLength      password_min_length          8 characters
 //	PasswordCost           -                            10
 //
 // A failing activation or resync attempt is answered otp_incorrect even when

@@ -35,6 +35,11 @@ const (
 	CodePhoneLimit          Code = "phone_limit"
 	CodePhoneCodeIncorrect  Code = "phone_code_incorrect"
 	CodeProofingCodeInvalid Code = "proofing_code_incorrect"
+	// CodePasswordChangeRequired: the account's password is a temporary
+	// one (a revocation reset it) and must be changed first.
+	CodePasswordChangeRequired Code = "password_change_required"
+	// CodePasswordRejected: a new password the password rules refuse.
+	CodePasswordRejected Code = "password_rejected"
 )
 
 // Entry is one row of the catalogue: a code, when it is used, and the
@@ -81,7 +86,7 @@ var Catalogue = []Entry{
 		"The User ID or password you entered is incorrect.", "tokenlab"},
 	{CodeSessionInvalid, "a session that does not exist or has ended: logged out, idle, too old, or its token no longer usable",
 		"Your session has ended. Log in again.", "tokenlab"},
-	{CodeForbidden, "an actor who may not do this: a user acting on another's token, re-enabling a token an administrator suspended, or doing an administrator's job",
+	{CodeForbidden, "an actor who may not do this: a user acting on another's token, re-enabling a token an administrator suspended, or doing an administrator's job; an organization administrator acting on an account outside their organization, or an account claiming that role without it; accepting terms without the Organization or Application Administrator role",
 		"You are not allowed to do this. Contact your Organization Administrator.", "tokenlab"},
 	{CodeNotFound, "an account, token, application, phone or licence key that does not exist",
 		"The requested item does not exist.", "tokenlab"},
@@ -95,6 +100,10 @@ var Catalogue = []Entry{
 		"The One-Time Password you entered is incorrect or has expired. Send a new code and try again.", "tokenlab"},
 	{CodeProofingCodeInvalid, "a wrong proofing activation code",
 		"The proofing activation code you entered is incorrect.", "tokenlab"},
+	{CodePasswordChangeRequired, "a session opening an application while the account's password is the temporary one a revocation set, until the user changes it",
+		"You logged in with a temporary System-Generated Password. Enter a new permanent password before you access your applications.", "tokenlab"},
+	{CodePasswordRejected, "a new password shorter than `PasswordMinLength`, longer than 72 bytes, or the same as the current (temporary) one",
+		"Your new password does not meet the password requirements. Enter a new permanent password that is long enough and is not your current password.", "tokenlab"},
 }
 
 // MessageVariants are the messages a code is given with besides its
@@ -157,6 +166,9 @@ var (
 	ErrPhoneLimit          = &Error{Code: CodePhoneLimit}
 	ErrPhoneCodeIncorrect  = &Error{Code: CodePhoneCodeIncorrect}
 	ErrProofingCodeInvalid = &Error{Code: CodeProofingCodeInvalid}
+
+	ErrPasswordChangeRequired = &Error{Code: CodePasswordChangeRequired}
+	ErrPasswordRejected       = &Error{Code: CodePasswordRejected}
 )
 
 // messages renders the catalogue's messages for a policy.

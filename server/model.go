@@ -27,7 +27,12 @@ type Account struct {
 	LastName     string `json:"last_name"`
 	Organization string `json:"organization"`
 	Role         Role   `json:"role"`
-	PasswordHash []byte `json:"password_hash"`
+	// ApplicationAdmin lists the applications whose Application
+	// Administrator the account is, for its organization: it may accept
+	// their terms for everyone in it, as an Organization Administrator may
+	// any application's.
+	ApplicationAdmin []string `json:"application_admin,omitempty"`
+	PasswordHash     []byte   `json:"password_hash"`
 	// TemporaryPassword is set when the password was reset (by a revocation)
 	// and must be changed at the next login.
 	TemporaryPassword bool `json:"temporary_password"`
@@ -289,6 +294,12 @@ type Session struct {
 	Serial     string    `json:"serial,omitempty"`
 	TokenEpoch int       `json:"token_epoch,omitempty"`
 	EndedAt    time.Time `json:"ended_at,omitzero"`
+	// MustChangePassword is set while the account's password is a
+	// temporary one: every application refuses the session
+	// (password_change_required) until the user changes it. It belongs to
+	// the account, not to the session: the server fills it in from the
+	// account whenever it hands out a session.
+	MustChangePassword bool `json:"must_change_password"`
 }
 
 // Notification is an e-mail (or text) the system would send.

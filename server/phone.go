@@ -130,7 +130,7 @@ func (s *Server) LoginWithPhone(ctx context.Context, userID, password, number, c
 			level = LevelProofed
 		}
 		out = Session{ID: randomString(32, "abcdefghijklmnopqrstuvwxyz0123456789"), UserID: userID, CreatedAt: now,
-			LastUsedAt: now, Strength: Strength{Credential: CredentialPhoneOTP, Level: level}}
+			LastUsedAt: now, Strength: Strength{Credential: CredentialPhoneOTP, Level: level}, MustChangePassword: acc.TemporaryPassword}
 		if err := tx.PutAccount(acc); err != nil {
 			return err
 		}

@@ -112,6 +112,10 @@ type Policy struct {
 	// password followed by the code (a common VPN mode), instead of the code
 	// alone; a challenge's answer is still the code alone.
 	RadiusPasswordAndCode bool
+	// PasswordMinLength is the fewest characters a password may have (a
+	// new account's, a changed one); bcrypt reads at most 72 bytes, which
+	// is the longest.
+	PasswordMinLength int
 	// PasswordCost is the bcrypt cost.
 	PasswordCost int
 }

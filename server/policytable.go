@@ -144,6 +144,11 @@ const (
 	// takes minutes and every login waits for it.
 	minPasswordCost = 4
 	maxPasswordCost = 20
+	// The password lengths: NIST SP 800-63B's floor for a password the
+	// user chose, and bcrypt's limit (it ignores what lies past 72 bytes,
+	// so a longer password would be accepted on its first 72 alone).
+	minPasswordLength = 8
+	maxPasswordLength = 72
 )
 
 // decodeAs reads a document value as J; a null leaves J's zero value, which
@@ -394,6 +399,10 @@ var policySettings = []PolicySetting{
 	setting("RadiusPasswordAndCode", "radius_password_and_code", "", flagCodec, false, anyFlag,
 		"whether a RADIUS User-Password is the account's password followed by the code, instead of the code alone",
 		func(p *Policy) *bool { return &p.RadiusPasswordAndCode }),
+	// In the document: a portal's password form says what it asks for.
+	setting("PasswordMinLength", "password_min_length", "characters", countCodec, 8, between(minPasswordLength, maxPasswordLength),
+		"the fewest characters a password may have (bcrypt reads at most 72 bytes)",
+		func(p *Policy) *int { return &p.PasswordMinLength }),
 	// Not in the document: how passwords are hashed is no client's business.
 	setting("PasswordCost", "", "", countCodec, 10, between(minPasswordCost, maxPasswordCost),
 		"the bcrypt cost of stored passwords",

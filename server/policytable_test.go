@@ -56,6 +56,7 @@ func legacyWithDefaults(p Policy) Policy {
 	defd(&p.SessionMaxLifetime, 12*time.Hour)
 	defd(&p.AuditRetention, 400*day) // added since, as the table fills them
 	def(&p.AuditMaxEntries, 1000000)
+	def(&p.PasswordMinLength, 8) // added since, as the table fills it
 	def(&p.PasswordCost, 10)
 	return p
 }
@@ -72,7 +73,7 @@ func everyFieldChanged() Policy {
 		RevocationReminders: []time.Duration{20 * day, 10 * day, 12*time.Hour + 1*time.Second},
 		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Nanosecond,
 		SessionIdleTimeout: 20*time.Minute + time.Millisecond, SessionMaxLifetime: 8 * time.Hour,
-		AllowShortSecrets: true, AuditRetention: 90 * day, AuditMaxEntries: 5000, NoNextCodeChallenge: true, RadiusPasswordAndCode: true, PasswordCost: 12,
+		AllowShortSecrets: true, AuditRetention: 90 * day, AuditMaxEntries: 5000, NoNextCodeChallenge: true, RadiusPasswordAndCode: true, PasswordMinLength: 12, PasswordCost: 12,
 	}
 }
 

@@ -88,10 +88,19 @@ var _ Service = (*Server)(nil)
 // Close closes the store.
 func (s *Server) Close() error { return s.store.Close() }
 
-// Actor is who asks for an operation.
+// Actor is who asks for an operation: a user acting for themselves, an
+// organization administrator acting on the accounts of their organization,
+// or the operator's administrator, who acts on anyone's.
 type Actor struct {
 	ID    string
 	Admin bool
+	// OrgAdmin is an account acting in its Organization Administrator role:
+	// ID is its user ID. The server checks the claim against the account
+	// (role org_admin, an organization) on every call, and lets it act only
+	// on accounts of the same organization (docs/lifecycle.md, “Accounts
+	// and roles”). The caller's word is never enough: a portal's page, or
+	// a bug in it, must not make a user an administrator.
+	OrgAdmin bool
 }
 
 // AsUser is a user acting for themselves.
@@ -100,20 +109,30 @@ func AsUser(userID string) Actor { return Actor{ID: userID} }
 // AsAdmin is an administrator.
 func AsAdmin(id string) Actor { return Actor{ID: id, Admin: true} }
 
+// AsOrgAdmin is the account userID acting as its organization's
+// administrator.
+func AsOrgAdmin(userID string) Actor { return Actor{ID: userID, OrgAdmin: true} }
+
 // System is the server itself (the sweep).
 var System = Actor{ID: "system", Admin: true}
 
-// kind is the actor as a token records who suspended or revoked it.
+// kind is the actor as a token records who suspended or revoked it. An
+// organization administrator's act is an administrator's: the guide sends
+// the user of a token "suspended by an Administrator" to their Organization
+// Administrator, and counts their revocation as an administrator's.
 func (a Actor) kind() ActorKind {
-	if a.Admin {
+	if a.Admin || a.OrgAdmin {
 		return ActorAdmin
 	}
 	return ActorUser
 }
 
 func (a Actor) String() string {
-	if a.Admin && a != System {
+	switch {
+	case a.Admin && a != System:
 		return "admin:" + a.ID
+	case a.OrgAdmin:
+		return "org_admin:" + a.ID
 	}
 	return a.ID
 }

@@ -14,16 +14,22 @@ import (
 //
 // Who acts:
 //   - A call an administrator or a user may make (a token's lifecycle, an
-//     import, an account) names its Actor: AsUser(id) or AsAdmin(id). The
-//     zero Actor is refused as a bad request: nobody acts by default.
+//     import, an account) names its Actor: AsUser(id), AsOrgAdmin(id) (an
+//     organization administrator, on the accounts of their organization)
+//     or AsAdmin(id). The zero Actor is refused as a bad request: nobody
+//     acts by default.
 //   - A call only a user can make for themselves (activate, verify, log in,
-//     redeem a licence key, accept terms) names the user by ID.
+//     change a password, redeem a licence key, accept terms — the last
+//     needing the Organization or Application Administrator role) names the
+//     user by ID.
 //   - A call on a session (elevate, access, log out) is made by whoever holds
 //     the session's ID, as a browser holds its cookie.
 //
 // Over HTTP the credential bounds what the actor may be: an administrator
 // actor needs the administrator credential, and the API records the
-// administrator as "api" whatever the Actor's ID.
+// administrator as "api" whatever the Actor's ID. An organization
+// administrator is sent as "by" with either credential; the server, not
+// the credential, decides what it may do.
 //
 // The roles are small interfaces so that a caller can ask for only what it
 // uses (a login page needs Sessions, a provisioning job Inventory).
@@ -58,7 +64,13 @@ type Accounts interface {
 	// Connect connects a child account to a parent and returns the child.
 	Connect(ctx context.Context, actor Actor, parentID, childID string) (AccountView, error)
 	CreateApplication(ctx context.Context, actor Actor, app Application) error
+	// AcceptTerms is userID accepting an application's terms for their
+	// organization; it needs the Organization Administrator role, or the
+	// Application Administrator role for that application.
 	AcceptTerms(ctx context.Context, userID, appID string) error
+	// ChangePassword is a user setting a new permanent password, given
+	// the current one (a temporary one included).
+	ChangePassword(ctx context.Context, userID, current, next string) error
 }
 
 // Tokens is the hardware token lifecycle (docs/lifecycle.md). Every action
@@ -126,10 +138,13 @@ type ImportOptions struct {
 // server checks every call that names an Actor; the client checks before it
 // sends, so both refuse alike.
 func CheckActor(a Actor) error {
-	if a != (Actor{}) {
-		return nil
+	switch {
+	case a == (Actor{}):
+		return &Error{Code: CodeBadRequest, Message: catalogueMessage(CodeBadRequest), Detail: "name who acts: server.AsUser(id), server.AsOrgAdmin(id) or server.AsAdmin(id)"}
+	case a.Admin && a.OrgAdmin:
+		return &Error{Code: CodeBadRequest, Message: catalogueMessage(CodeBadRequest), Detail: "an actor is the administrator or an organization administrator, not both"}
 	}
-	return &Error{Code: CodeBadRequest, Message: catalogueMessage(CodeBadRequest), Detail: "name who acts: server.AsUser(id) or server.AsAdmin(id)"}
+	return nil
 }
 
 // CheckAdmin is CheckActor for a call only an administrator makes: it also

@@ -29,7 +29,7 @@ func (s *Server) Login(ctx context.Context, userID, password, otp string) (Sessi
 			return err
 		}
 		ss := Session{ID: randomString(32, "abcdefghijklmnopqrstuvwxyz0123456789"), UserID: userID, CreatedAt: now,
-			LastUsedAt: now, Strength: Strength{Credential: CredentialPassword, Level: 1}}
+			LastUsedAt: now, Strength: Strength{Credential: CredentialPassword, Level: 1}, MustChangePassword: acc.TemporaryPassword}
 		if otp != "" {
 			_, t, err := s.verifyTx(tx, now, acc, otp)
 			if err != nil {
@@ -151,14 +151,18 @@ func (s *Server) Elevate(ctx context.Context, sessionID, otp string) (Session, e
 		}
 		ss.Strength = Strength{Credential: CredentialHardwareOTP, Level: tokenLevel(t, acc)}
 		ss.Serial, ss.TokenEpoch = t.Serial, t.SessionEpoch
+		ss.MustChangePassword = acc.TemporaryPassword
 		out = ss
 		return tx.PutSession(ss)
 	})
 	return out, err
 }
 
-// Access is a session launching an application: refused when the
-// application's terms are not accepted or it needs a stronger credential.
+// Access is a session launching an application: refused while the
+// account's password is a temporary one (password_change_required: the
+// guide's "When prompted, enter a new permanent password" comes before
+// anything else), when the application's terms are not accepted for the
+// user's organization, or when it needs a stronger credential.
 func (s *Server) Access(ctx context.Context, sessionID, appID string) error {
 	if err := s.checkIDs(sessionRef(&sessionID), appRef(&appID)); err != nil {
 		return err
@@ -168,6 +172,13 @@ func (s *Server) Access(ctx context.Context, sessionID, appID string) error {
 		if err != nil {
 			return err
 		}
+		acc, err := s.account(tx, ss.UserID)
+		if err != nil {
+			return err
+		}
+		if acc.TemporaryPassword {
+			return s.refuse(CodePasswordChangeRequired, "%s logged in with a temporary password and has not changed it", ss.UserID)
+		}
 		app, err := tx.Application(appID)
 		if errors.Is(err, ErrNoRecord) {
 			return s.refuse(CodeNotFound, "no application %q", appID)
@@ -176,7 +187,7 @@ func (s *Server) Access(ctx context.Context, sessionID, appID string) error {
 			return err
 		}
 		if app.Terms != "" {
-			if ok, err := tx.TermsAccepted(ss.UserID, appID); err != nil {
+			if ok, err := s.termsAccepted(tx, acc, appID); err != nil {
 				return err
 			} else if !ok {
 				return s.refuse(CodeTermsNotAccepted, "%s has not accepted the terms of %s", ss.UserID, appID)
@@ -213,6 +224,13 @@ func (s *Server) Session(ctx context.Context, id string) (Session, error) {
 		if why != "" {
 			return s.refuse(CodeSessionInvalid, "session %q has ended: %s", id, why)
 		}
+		// The flag is the account's now, not what it was at the login: a
+		// change of password lifts it for the sessions already open.
+		acc, err := tx.Account(ss.UserID)
+		if err != nil && !errors.Is(err, ErrNoRecord) {
+			return err
+		}
+		ss.MustChangePassword = acc.TemporaryPassword
 		out = ss
 		return nil
 	})

@@ -20,7 +20,8 @@ func TestCredentialStrengthGate(t *testing.T) {
 	f.expectCode(f.srv.CreateApplication(f.ctx, server.AsUser("x"), server.Application{ID: "x", MinStrength: server.Strength{Credential: server.CredentialPassword}}), server.CodeForbidden)
 	f.expectCode(f.srv.CreateApplication(f.ctx, f.admin, server.Application{ID: "pim", MinStrength: server.Strength{Credential: server.CredentialPassword}}), server.CodeConflict)
 
-	u, d := f.activeToken()
+	u, d := f.activeTokenOf(in("Acme", server.RoleUser))
+	orgAdmin := f.user(in("Acme", server.RoleOrgAdmin))
 	_, err := f.srv.Login(f.ctx, u, "wrong password", "")
 	f.expectCode(err, server.CodeCredentialsInvalid)
 	// Skipping the OTP leaves the session at password strength.
@@ -28,7 +29,7 @@ func TestCredentialStrengthGate(t *testing.T) {
 	f.ok(err)
 	f.ok(f.srv.Access(f.ctx, ss.ID, "portal"))
 	f.expectCode(f.srv.Access(f.ctx, ss.ID, "pim"), server.CodeTermsNotAccepted)
-	f.ok(f.srv.AcceptTerms(f.ctx, u, "pim"))
+	f.ok(f.srv.AcceptTerms(f.ctx, orgAdmin, "pim")) // for Acme (TestRoleTermsNeedTheGuidesRole)
 	f.expectCode(f.srv.Access(f.ctx, ss.ID, "pim"), server.CodeStrengthTooLow)
 	// Elevating the strength in the session uses the same check as a login.
 	_, err = f.srv.Elevate(f.ctx, ss.ID, d.wrong(f.clk.Now()))

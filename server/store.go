@@ -51,6 +51,11 @@ type Tx interface {
 	Applications() ([]Application, error)
 	TermsAccepted(userID, appID string) (bool, error)
 	AcceptTerms(userID, appID string, at time.Time) error
+	// OrganizationTermsAccepted reports whether an organization's
+	// administrator accepted an application's terms for everyone in it;
+	// AcceptOrganizationTerms records it (again: the new time).
+	OrganizationTermsAccepted(organization, appID string) (bool, error)
+	AcceptOrganizationTerms(organization, appID string, at time.Time) error
 
 	Session(id string) (Session, error)
 	PutSession(Session) error

@@ -62,7 +62,7 @@ func (s *Server) Activate(ctx context.Context, userID, serial, otp1, otp2 string
 			return s.refuse(CodeActionUnavailable, "the sponsorship's activation deadline %s has passed", sp.ActivateBy.UTC().Format(time.RFC3339))
 		}
 		if sp.ApplicationID != "" {
-			if ok, err := tx.TermsAccepted(userID, sp.ApplicationID); err != nil {
+			if ok, err := s.termsAccepted(tx, acc, sp.ApplicationID); err != nil {
 				return err
 			} else if !ok {
 				return s.refuse(CodeActionUnavailable, "the terms and conditions of %s are not accepted", sp.ApplicationID)
@@ -319,10 +319,20 @@ func (s *Server) Verify(ctx context.Context, userID, otp string) (Verification, 
 	return out, err
 }
 
-// mayManage refuses an actor who is neither an administrator nor the
-// token's owner (or, for a pending token, the user it is sponsored to).
+// mayManage refuses an actor who is neither an administrator, nor the
+// administrator of the organization of the token's owner, nor the token's
+// owner (or, for a pending token, the user it is sponsored to). An
+// organization administrator's claim is checked against their account even
+// on their own token; a token on no account is no organization's.
 func (s *Server) mayManage(tx Tx, actor Actor, t Token) error {
-	if actor.Admin || actor.ID != "" && actor.ID == t.OwnerID {
+	switch {
+	case actor.Admin:
+		return nil
+	case actor.OrgAdmin && t.OwnerID == "":
+		return s.refuse(CodeForbidden, "token %s is on no account: %s acts on the accounts of their organization", t.Serial, actor)
+	case actor.OrgAdmin:
+		return s.orgAdminOver(tx, actor, t.OwnerID)
+	case actor.ID != "" && actor.ID == t.OwnerID:
 		return nil
 	}
 	if actor.ID != "" && t.Status == StatusPendingActivation {
@@ -494,7 +504,7 @@ func (s *Server) Enable(ctx context.Context, actor Actor, serial string) (TokenV
 		if t.Status != StatusSuspended {
 			return t, s.refuse(CodeActionUnavailable, "token %s is %s, not suspended", serial, t.Status)
 		}
-		if t.SuspendedBy == ActorAdmin && !actor.Admin {
+		if t.SuspendedBy == ActorAdmin && actor.kind() != ActorAdmin {
 			return t, s.refuse(CodeForbidden, "token %s was suspended by an administrator: only an administrator may re-enable it", serial)
 		}
 		t.Status, t.SuspendedBy, t.SuspendedAt, t.Reminders = StatusActive, "", time.Time{}, nil

@@ -108,7 +108,9 @@ func (a *app) remoteCommands() []*cobra.Command {
 	return []*cobra.Command{a.activateCommand(), a.verifyCommand(), a.resyncCommand(), a.statusCommand(),
 		a.lifecycleCommand("suspend", "Suspend a token"), a.lifecycleCommand("enable", "Re-enable a suspended token"),
 		a.lifecycleCommand("revoke", "Revoke a token for good"), a.lifecycleCommand("renew", "Renew a token for another year"),
-		a.clockCommand(), a.notificationsCommand()}
+		a.adminTokenCommand("reset", "Unblock a token's activation and resync after too many failed attempts"),
+		a.adminTokenCommand("approve", "Approve a token that is Pending Approval"),
+		a.clockCommand(), a.notificationsCommand(), a.passwordCommand()}
 }
 
 func (a *app) printToken(v server.TokenView, asJSON bool, verb string) error {
@@ -284,27 +286,32 @@ server, or --serial) in the local store at the server's clock.`,
 type byFlags struct{ by, user string }
 
 func (b *byFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&b.by, "by", "user", "who acts: user (the owner, or --user) or admin")
-	cmd.Flags().StringVar(&b.user, "user", "", "the acting user (default the token's owner)")
+	cmd.Flags().StringVar(&b.by, "by", "user", "who acts: user (the owner, or --user), org_admin (--user, an organization administrator of the owner's organization) or admin")
+	cmd.Flags().StringVar(&b.user, "user", "", "the acting account (default, for --by user, the token's owner)")
 }
 
 // check refuses a bad --by before anything is sent.
 func (b *byFlags) check() error {
 	switch {
-	case b.by != "user" && b.by != "admin":
-		return usagef("invalid --by %q: use user or admin", b.by)
+	case b.by != "user" && b.by != "org_admin" && b.by != "admin":
+		return usagef("invalid --by %q: use user, org_admin or admin", b.by)
 	case b.by == "admin" && b.user != "":
-		return usagef("--user is for --by user")
+		return usagef("--user is for --by user or org_admin")
+	case b.by == "org_admin" && b.user == "":
+		return usagef("--by org_admin needs --user: the organization administrator who acts")
 	}
 	return nil
 }
 
-// actor is who acts on serial: the administrator, --user, or else the
-// token's owner, as the server tells it.
+// actor is who acts on serial: the administrator, an organization
+// administrator, --user, or else the token's owner, as the server tells
+// it.
 func (b *byFlags) actor(ctx context.Context, c *client.Client, serial string) (server.Actor, error) {
 	switch {
 	case b.by == "admin":
 		return server.AsAdmin("cli"), nil
+	case b.by == "org_admin":
+		return server.AsOrgAdmin(b.user), nil
 	case b.user != "":
 		return server.AsUser(b.user), nil
 	}
@@ -326,7 +333,7 @@ func (a *app) resyncCommand() *cobra.Command {
 		press      bool
 	)
 	cmd := &cobra.Command{
-		Use:   "resync SERIAL (--otp1 C1 --otp2 C2 | --press) [--by user|admin]",
+		Use:   "resync SERIAL (--otp1 C1 --otp2 C2 | --press) [--by user|org_admin|admin] [--user U]",
 		Short: "Resynchronise (reactivate) a token with two consecutive codes",
 		Args:  exactArgs(1, "the SERIAL of the token"),
 		RunE: a.runE(func(_ *cobra.Command, args []string) error {
@@ -389,7 +396,7 @@ func (a *app) lifecycleCommand(verb, short string) *cobra.Command {
 		b byFlags
 	)
 	cmd := &cobra.Command{
-		Use:   verb + " SERIAL [--by user|admin] [--user U]",
+		Use:   verb + " SERIAL [--by user|org_admin|admin] [--user U]",
 		Short: short + " on a server",
 		Args:  exactArgs(1, "the SERIAL of the token"),
 		RunE: a.runE(func(_ *cobra.Command, args []string) error {
@@ -415,6 +422,30 @@ func (a *app) lifecycleCommand(verb, short string) *cobra.Command {
 	}
 	r.add(cmd)
 	b.add(cmd)
+	return cmd
+}
+
+// adminTokenCommand is a token action only the operator's administrator
+// takes (reset, approve): it needs the administrator credential.
+func (a *app) adminTokenCommand(verb, short string) *cobra.Command {
+	var r remoteFlags
+	cmd := &cobra.Command{
+		Use:   verb + " SERIAL",
+		Short: short + " on a server (administrator credential)",
+		Args:  exactArgs(1, "the SERIAL of the token"),
+		RunE: a.runE(func(_ *cobra.Command, args []string) error {
+			ctx, cancel := remoteCtx()
+			defer cancel()
+			c := r.client()
+			do := map[string]func(context.Context, server.Actor, string) (server.TokenView, error){"reset": c.Reset, "approve": c.Approve}[verb]
+			v, err := do(ctx, server.AsAdmin("cli"), args[0])
+			if err != nil {
+				return remoteErr(err)
+			}
+			return a.printToken(v, r.asJSON, map[string]string{"reset": "reset", "approve": "approved"}[verb])
+		}),
+	}
+	r.add(cmd)
 	return cmd
 }
 

@@ -164,6 +164,7 @@ func TestPolicyFileRoundTrip(t *testing.T) {
 	p.SessionIdleTimeout, p.SessionMaxLifetime = 30*time.Minute, 8*time.Hour
 	p.AllowShortSecrets, p.AuditRetention, p.AuditMaxEntries = true, -24*time.Hour, 5000
 	p.NoNextCodeChallenge, p.RadiusPasswordAndCode = true, true
+	p.PasswordMinLength = 12
 	var file bytes.Buffer
 	enc := json.NewEncoder(&file) // as GET /v1/policy writes it
 	enc.SetIndent("", "  ")

@@ -273,15 +273,47 @@ func (c *Client) ImportSeedFile(ctx context.Context, actor server.Actor, data []
 	return out.Serials, err
 }
 
-// CreateAccount creates an account. The API takes it from the
-// administrator credential only.
+// CreateAccount creates an account. An administrator needs the
+// administrator credential; an organization administrator (or a user, whom
+// the server refuses) is sent as "by", which the service credential may
+// send too.
 func (c *Client) CreateAccount(ctx context.Context, actor server.Actor, n server.NewAccount) (server.AccountView, error) {
-	if err := server.CheckActor(actor); err != nil {
+	who, err := byOf(actor)
+	if err != nil {
 		return server.AccountView{}, err
 	}
+	in := struct {
+		server.NewAccount
+		By any `json:"by,omitempty"`
+	}{n, who}
+	if actor.Admin {
+		in.By = nil // the administrator credential's own act, as before "by" existed
+	}
 	var out server.AccountView
-	err := c.call(ctx, "POST", "/v1/accounts", nil, nil, n, &out)
+	err = c.call(ctx, "POST", "/v1/accounts", nil, nil, in, &out)
 	return out, err
+}
+
+// byObject is the object form of "by": the kind of actor and the acting
+// account.
+type byObject struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id,omitempty"`
+}
+
+// byOf is how the API names an actor in "by": "admin", or the object form
+// with the acting account for an organization administrator or a user.
+func byOf(actor server.Actor) (any, error) {
+	if err := server.CheckActor(actor); err != nil {
+		return nil, err
+	}
+	switch {
+	case actor.Admin:
+		return "admin", nil
+	case actor.OrgAdmin:
+		return byObject{"org_admin", actor.ID}, nil
+	}
+	return byObject{"user", actor.ID}, nil
 }
 
 // Accounts lists the accounts.
@@ -299,18 +331,20 @@ func (c *Client) Account(ctx context.Context, userID string) (server.AccountView
 }
 
 // Connect connects a child account to a parent and returns the child. The
-// credential decides who the API records as acting: the administrator's, or
-// the parent for the service credential.
+// actor is sent as "by": an administrator needs the administrator
+// credential.
 func (c *Client) Connect(ctx context.Context, actor server.Actor, parentID, childID string) (server.AccountView, error) {
-	if err := server.CheckActor(actor); err != nil {
+	who, err := byOf(actor)
+	if err != nil {
 		return server.AccountView{}, err
 	}
 	in := struct {
 		ParentID string `json:"parent_id"`
 		ChildID  string `json:"child_id"`
-	}{parentID, childID}
+		By       any    `json:"by"`
+	}{parentID, childID, who}
 	var out server.AccountView
-	err := c.call(ctx, "POST", "/v1/connections", nil, nil, in, &out)
+	err = c.call(ctx, "POST", "/v1/connections", nil, nil, in, &out)
 	return out, err
 }
 
@@ -393,6 +427,16 @@ func (c *Client) AcceptTerms(ctx context.Context, userID, appID string) error {
 	return c.call(ctx, "POST", "/v1/applications/{id}/accept-terms", []string{appID}, nil, in, nil)
 }
 
+// ChangePassword sets a user's new permanent password, given the current
+// one (POST /v1/accounts/{user_id}/password).
+func (c *Client) ChangePassword(ctx context.Context, userID, current, next string) error {
+	in := struct {
+		Current string `json:"current"`
+		New     string `json:"new"`
+	}{current, next}
+	return c.call(ctx, "POST", "/v1/accounts/{user_id}/password", []string{userID}, nil, in, nil)
+}
+
 // Activate registers a token on the user's account with two consecutive codes.
 func (c *Client) Activate(ctx context.Context, userID, serial, otp1, otp2 string) (server.TokenView, error) {
 	in := struct {
@@ -446,13 +490,17 @@ type actionBody struct {
 }
 
 // actionOf is how the API names who acts on a token: "by":"admin" (which
-// needs the administrator credential), or the user by ID.
+// needs the administrator credential), or the acting account by ID, a
+// user or an organization administrator.
 func actionOf(actor server.Actor) (actionBody, error) {
 	if err := server.CheckActor(actor); err != nil {
 		return actionBody{}, err
 	}
-	if actor.Admin {
+	switch {
+	case actor.Admin:
 		return actionBody{By: "admin"}, nil
+	case actor.OrgAdmin:
+		return actionBody{By: "org_admin", UserID: actor.ID}, nil
 	}
 	return actionBody{By: "user", UserID: actor.ID}, nil
 }

@@ -218,7 +218,13 @@ func TestFlow(t *testing.T) {
 	otp1 := e.code()
 	_, err = c.Activate(ctx, "alice", "SER1", otp1, otp1)
 	e.refused(err, server.ErrActionUnavailable, 403)
-	e.must(c.AcceptTerms(ctx, "alice", "app1"))
+	// A user may not accept them; Wonder's organization administrator
+	// accepts them for Wonder.
+	e.refused(c.AcceptTerms(ctx, "alice", "app1"), server.ErrForbidden, 403)
+	_, err = c.CreateAccount(ctx, admin, server.NewAccount{UserID: "queen", Email: "queen@example.com", FirstName: "Queen", LastName: "Hearts",
+		Password: "off with their heads", Organization: "Wonder", Role: server.RoleOrgAdmin})
+	e.must(err)
+	e.must(c.AcceptTerms(ctx, "queen", "app1"))
 	otp2 := e.next()
 	tv, err := c.Activate(ctx, "alice", "SER1", otp1, otp2)
 	e.must(err)

@@ -1,14 +1,18 @@
 package httpapi
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tokenlab/tokenlab/internal/jsonkeys"
 	"github.com/tokenlab/tokenlab/internal/seedfile"
 	"github.com/tokenlab/tokenlab/server"
 )
@@ -101,41 +105,142 @@ func (a *api) getToken(w http.ResponseWriter, r *http.Request) error {
 
 // actorBody is the body of the token actions.
 type actorBody struct {
-	By     string `json:"by"`
-	UserID string `json:"user_id"`
-	OTP1   string `json:"otp1"`
-	OTP2   string `json:"otp2"`
+	By     json.RawMessage `json:"by"`
+	UserID string          `json:"user_id"`
+	OTP1   string          `json:"otp1"`
+	OTP2   string          `json:"otp2"`
+}
+
+// by is who acts, as a body's "by" names them: a kind ("user",
+// "org_admin" or "admin"; "" when the body has no "by") and, for the
+// object form, the acting account's user ID.
+type by struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+}
+
+// The actor kinds "by" names.
+const (
+	byUser     = "user"
+	byOrgAdmin = "org_admin"
+	byAdmin    = "admin"
+)
+
+// parseBy reads "by": absent or null, a kind as a string ("user",
+// "org_admin", "admin"), or an object {"kind":…,"id":…} that also names
+// the acting account — the form every route that takes "by" understands,
+// since only the token actions have a user_id that says who acts.
+func parseBy(raw json.RawMessage) (by, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return by{}, nil
+	}
+	var b by
+	if raw[0] == '{' {
+		if err := jsonkeys.Check(raw, reflect.TypeOf(b)); err != nil {
+			return by{}, badRequest(`field "by": %v`, err)
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&b); err != nil {
+			return by{}, badRequest(`field "by" must be "user", "org_admin", "admin" or {"kind":…,"id":…} with those two fields, strings`)
+		}
+		if b.Kind == "" {
+			return by{}, badRequest(`field "by" needs "kind": "user", "org_admin" or "admin"`)
+		}
+	} else if err := json.Unmarshal(raw, &b.Kind); err != nil {
+		return by{}, badRequest(`field "by" must be "user", "org_admin", "admin" or {"kind":…,"id":…}`)
+	} else if b.Kind == "" {
+		return by{}, nil // as absent: "by":"" has always meant the default
+	}
+	switch b.Kind {
+	case byUser, byOrgAdmin, byAdmin:
+		return b, nil
+	}
+	return by{}, badRequest(`field "by" must be "user", "org_admin" or "admin"`)
+}
+
+// needAdmin refuses a request without the administrator credential.
+func (a *api) needAdmin(r *http.Request, what string) error {
+	if !a.isAdmin(r) {
+		return &httpError{http.StatusForbidden, string(server.CodeForbidden), what + " needs the administrator credential"}
+	}
+	return nil
 }
 
 // actor decides who acts on a token: an administrator ("by":"admin", which
-// needs the administrator credential) or the user — user_id, else, for the
-// administrator credential only, the token's owner. The service credential
-// must name the user: it fronts many users, and acting as whoever owns the
-// token would let one of them (or a bug in the portal) act on anyone's.
+// needs the administrator credential), an organization administrator
+// ("by":"org_admin" with user_id, or "by":{"kind":"org_admin","id":…}),
+// or the user — user_id (or by.id), else, for the administrator credential
+// only, the token's owner. The service credential must name who acts: it
+// fronts many users, and acting as whoever owns the token would let one of
+// them (or a bug in the portal) act on anyone's. Whether an organization
+// administrator is one, and of the token owner's organization, the server
+// checks against their account.
 func (a *api) actor(r *http.Request, serial string, b actorBody) (server.Actor, error) {
-	switch b.By {
-	case "admin":
-		if !a.isAdmin(r) {
-			return server.Actor{}, &httpError{http.StatusForbidden, string(server.CodeForbidden), `"by":"admin" needs the administrator credential`}
-		}
-		return server.AsAdmin("api"), nil
-	case "user", "":
-		if b.UserID != "" {
-			return server.AsUser(b.UserID), nil
-		}
-		if !a.isAdmin(r) {
-			return server.Actor{}, badRequest(`field "user_id" is required with the service credential: give the user who acts`)
-		}
-		v, err := a.srv.Token(r.Context(), serial)
-		if err != nil {
+	who, err := parseBy(b.By)
+	if err != nil {
+		return server.Actor{}, err
+	}
+	if who.ID != "" && b.UserID != "" {
+		return server.Actor{}, badRequest(`name who acts once: "by":{"id":…} or user_id, not both`)
+	}
+	id := who.ID + b.UserID
+	switch who.Kind {
+	case byAdmin:
+		if err := a.needAdmin(r, `"by":"admin"`); err != nil {
 			return server.Actor{}, err
 		}
-		if v.OwnerID == "" {
-			return server.Actor{}, badRequest("token %s has no owner yet: give user_id", serial)
+		return server.AsAdmin("api"), nil
+	case byOrgAdmin:
+		if id == "" {
+			return server.Actor{}, badRequest(`"by":"org_admin" needs the organization administrator's user ID: user_id, or "by":{"kind":"org_admin","id":…}`)
 		}
-		return server.AsUser(v.OwnerID), nil
+		return server.AsOrgAdmin(id), nil
 	}
-	return server.Actor{}, badRequest(`field "by" must be "user" or "admin"`)
+	if id != "" {
+		return server.AsUser(id), nil
+	}
+	if !a.isAdmin(r) {
+		return server.Actor{}, badRequest(`field "user_id" is required with the service credential: give the user who acts`)
+	}
+	v, err := a.srv.Token(r.Context(), serial)
+	if err != nil {
+		return server.Actor{}, err
+	}
+	if v.OwnerID == "" {
+		return server.Actor{}, badRequest("token %s has no owner yet: give user_id", serial)
+	}
+	return server.AsUser(v.OwnerID), nil
+}
+
+// accountActor decides who acts in an account route (creating an account,
+// connecting two): "by" as an object names an organization administrator
+// or a user; "by":"admin", or no "by" with the administrator credential,
+// is the administrator; without "by" the service credential gets def
+// (forbidden when def is the zero Actor).
+func (a *api) accountActor(r *http.Request, raw json.RawMessage, what string, def server.Actor) (server.Actor, error) {
+	who, err := parseBy(raw)
+	if err != nil {
+		return server.Actor{}, err
+	}
+	switch {
+	case who.Kind == byAdmin || who.Kind == "" && a.isAdmin(r):
+		if err := a.needAdmin(r, what+` as "by":"admin"`); err != nil {
+			return server.Actor{}, err
+		}
+		return server.AsAdmin("api"), nil
+	case who.Kind == "" && def == (server.Actor{}):
+		return server.Actor{}, &httpError{http.StatusForbidden, string(server.CodeForbidden),
+			what + ` needs the administrator credential, or "by":{"kind":"org_admin","id":…} naming an organization administrator`}
+	case who.Kind == "":
+		return def, nil
+	case who.ID == "":
+		return server.Actor{}, badRequest(`field "by" names the account that acts here: {"kind":%q,"id":…}`, who.Kind)
+	case who.Kind == byOrgAdmin:
+		return server.AsOrgAdmin(who.ID), nil
+	}
+	return server.AsUser(who.ID), nil
 }
 
 // tokenAction runs a lifecycle action and answers with the token's view.
@@ -221,11 +326,18 @@ func (a *api) approve(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) createAccount(w http.ResponseWriter, r *http.Request) error {
-	var n server.NewAccount
-	if err := decode(r, &n); err != nil {
+	var b struct {
+		server.NewAccount
+		By json.RawMessage `json:"by"`
+	}
+	if err := decode(r, &b); err != nil {
 		return err
 	}
-	v, err := a.srv.CreateAccount(r.Context(), server.AsAdmin("api"), n)
+	actor, err := a.accountActor(r, b.By, "creating an account", server.Actor{})
+	if err != nil {
+		return err
+	}
+	v, err := a.srv.CreateAccount(r.Context(), actor, b.NewAccount)
 	if err != nil {
 		return err
 	}
@@ -256,8 +368,9 @@ func (a *api) getAccount(w http.ResponseWriter, r *http.Request) error {
 
 func (a *api) connect(w http.ResponseWriter, r *http.Request) error {
 	var b struct {
-		ParentID string `json:"parent_id"`
-		ChildID  string `json:"child_id"`
+		ParentID string          `json:"parent_id"`
+		ChildID  string          `json:"child_id"`
+		By       json.RawMessage `json:"by"`
 	}
 	if err := decode(r, &b); err != nil {
 		return err
@@ -265,9 +378,11 @@ func (a *api) connect(w http.ResponseWriter, r *http.Request) error {
 	if err := need("parent_id", b.ParentID, "child_id", b.ChildID); err != nil {
 		return err
 	}
-	actor := server.AsUser(b.ParentID)
-	if a.isAdmin(r) {
-		actor = server.AsAdmin("api")
+	// Without "by", the service credential acts as the parent, as it
+	// always has.
+	actor, err := a.accountActor(r, b.By, "connecting accounts", server.AsUser(b.ParentID))
+	if err != nil {
+		return err
 	}
 	v, err := a.srv.Connect(r.Context(), actor, b.ParentID, b.ChildID)
 	if err != nil {
@@ -369,6 +484,24 @@ func (a *api) acceptTerms(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "accepted"})
+	return nil
+}
+
+func (a *api) changePassword(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		Current string `json:"current"`
+		New     string `json:"new"`
+	}
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	if err := need("current", b.Current, "new", b.New); err != nil {
+		return err
+	}
+	if err := a.srv.ChangePassword(r.Context(), r.PathValue("user_id"), b.Current, b.New); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "changed"})
 	return nil
 }
 

@@ -10,12 +10,25 @@
 //     uses it to act for any user: a user's request carries its user_id.
 //
 //   - The service credential (optional) is for a portal that fronts users:
-//     it may run the user flows (activate, verify, sessions, a user's own
-//     resync, suspend, enable, revoke and renew, the outbox) but none of the
-//     administrator actions (inventory, accounts, sponsorships, licence keys,
-//     applications, resets, "by":"admin", the clock, the audit log). It
-//     always names the user it acts for (user_id): only the administrator
-//     credential may leave a token action to the token's owner.
+//     it may run the user flows (activate, verify, sessions, a password
+//     change, a user's own resync, suspend, enable, revoke and renew,
+//     accepting terms) and what an organization administrator does, but
+//     none of the administrator actions (inventory, sponsorships, licence
+//     keys, applications, resets, approvals, "by":"admin", the clock, the
+//     outbox, the audit log). It always names who acts (user_id, or "by"):
+//     only the administrator credential may leave a token action to the
+//     token's owner, or create an account with no "by".
+//
+//   - An organization administrator is an account (role org_admin, an
+//     organization) that a portal says acts: "by":{"kind":"org_admin",
+//     "id":USER_ID} on the token actions, POST /v1/accounts and POST
+//     /v1/connections (on the token actions also "by":"org_admin" with
+//     user_id). The server checks the role against the account and lets
+//     them act on the accounts of their organization only; a portal cannot
+//     make a user an administrator by saying so. This is the portal's
+//     "Administration" tab: the organization administrator is logged in to
+//     the portal, which acts for them with its own credential, as it acts
+//     for a user.
 //
 //   - The metrics credential (optional) reads /metrics and nothing else.
 //
@@ -134,9 +147,10 @@ var routes = []Route{
 	{"POST", "/v1/tokens/{serial}/renew", service, (*api).renew},
 	{"POST", "/v1/tokens/{serial}/reset", admin, (*api).reset},
 	{"POST", "/v1/tokens/{serial}/approve", admin, (*api).approve},
-	{"POST", "/v1/accounts", admin, (*api).createAccount},
+	{"POST", "/v1/accounts", service, (*api).createAccount}, // the service credential with "by" an organization administrator
 	{"GET", "/v1/accounts", admin, (*api).listAccounts},
 	{"GET", "/v1/accounts/{user_id}", service, (*api).getAccount},
+	{"POST", "/v1/accounts/{user_id}/password", service, (*api).changePassword},
 	{"POST", "/v1/connections", service, (*api).connect},
 	{"POST", "/v1/sponsorships", admin, (*api).sponsor},
 	{"POST", "/v1/licence-keys", admin, (*api).createLicence},
@@ -269,6 +283,7 @@ var StatusOf = map[server.Code]int{
 	server.CodeOTPInvalid:          http.StatusUnprocessableEntity,
 	server.CodePhoneCodeIncorrect:  http.StatusUnprocessableEntity,
 	server.CodeProofingCodeInvalid: http.StatusUnprocessableEntity,
+	server.CodePasswordRejected:    http.StatusUnprocessableEntity,
 	server.CodeTokenLocked:         http.StatusLocked,
 	server.CodeActivationBlocked:   http.StatusLocked,
 	server.CodeTokenUnusable:       http.StatusForbidden,
@@ -279,6 +294,8 @@ var StatusOf = map[server.Code]int{
 	server.CodeStrengthTooLow:      http.StatusForbidden,
 	server.CodeTermsNotAccepted:    http.StatusForbidden,
 	server.CodePhoneLimit:          http.StatusForbidden,
+	// The session is authenticated; what it may open is what is refused.
+	server.CodePasswordChangeRequired: http.StatusForbidden,
 }
 
 type statusWriter struct {

@@ -44,7 +44,7 @@ func legacyPolicyDocument(p server.Policy) map[string]any {
 		// Added since.
 		"allow_short_secrets": p.AllowShortSecrets, "audit_retention_days": days(p.AuditRetention),
 		"audit_max_entries": p.AuditMaxEntries, "no_next_code_challenge": p.NoNextCodeChallenge,
-		"radius_password_and_code": p.RadiusPasswordAndCode,
+		"radius_password_and_code": p.RadiusPasswordAndCode, "password_min_length": p.PasswordMinLength,
 	}
 }
 
@@ -61,7 +61,7 @@ var policies = map[string]server.Policy{
 		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Millisecond,
 		SessionIdleTimeout: 30 * time.Minute, SessionMaxLifetime: 8*time.Hour + time.Second, PasswordCost: 4,
 		AllowShortSecrets: true, AuditRetention: 90*24*time.Hour + time.Hour, AuditMaxEntries: 5000,
-		NoNextCodeChallenge: true, RadiusPasswordAndCode: true,
+		NoNextCodeChallenge: true, RadiusPasswordAndCode: true, PasswordMinLength: 12,
 	},
 }
 

@@ -86,6 +86,18 @@ CREATE TABLE meta (
 	value TEXT NOT NULL
 );
 `,
+	// 4 (organization terms): an application's terms accepted by an
+	// organization's administrator for everyone in it (docs/lifecycle.md,
+	// “Accounts and roles”). The per-user terms table stays: what it holds
+	// was accepted before, and still counts.
+	`
+CREATE TABLE organization_terms (
+	organization TEXT NOT NULL,
+	app_id       TEXT NOT NULL,
+	accepted_at  TEXT NOT NULL, -- RFC 3339, UTC
+	PRIMARY KEY (organization, app_id)
+);
+`,
 }
 
 // migrate brings the schema up to date in one write transaction (BEGIN

@@ -81,3 +81,35 @@ func TestAuditTimeMigration(t *testing.T) {
 		t.Fatalf("pruning before 2025 deleted %d entries (%v), want the old one", n, err)
 	}
 }
+
+// TestOrganizationTermsMigration: a database of version 3 keeps the terms
+// its users accepted, and gains the organizations' terms, none accepted.
+func TestOrganizationTermsMigration(t *testing.T) {
+	dir := t.TempDir()
+	openAtVersion(t, dir, 3, func(db *sql.DB) {
+		if _, err := db.Exec(`INSERT INTO terms (user_id, app_id, accepted_at) VALUES ('u1', 'pim', '2026-01-02T03:04:05Z')`); err != nil {
+			t.Fatal(err)
+		}
+	})
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Update(t.Context(), func(tx server.Tx) error {
+		if ok, err := tx.TermsAccepted("u1", "pim"); !ok || err != nil {
+			return fmt.Errorf("the user's acceptance after the migration: %v, %v", ok, err)
+		}
+		if ok, err := tx.OrganizationTermsAccepted("Acme", "pim"); ok || err != nil {
+			return fmt.Errorf("an organization's acceptance nobody made: %v, %v", ok, err)
+		}
+		return tx.AcceptOrganizationTerms("Acme", "pim", time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var version int
+	if err := s.w.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(migrations) {
+		t.Fatalf("version %d, %v; want %d", version, err, len(migrations))
+	}
+}

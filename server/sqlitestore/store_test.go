@@ -728,6 +728,7 @@ func TestViewCannotWrite(t *testing.T) {
 		{"put token", func(tx server.Tx) error { return tx.PutToken(server.Token{Serial: "T1", LastStep: 2}) }},
 		{"add audit", func(tx server.Tx) error { _, err := tx.AddAudit(server.AuditEntry{}); return err }},
 		{"accept terms", func(tx server.Tx) error { return tx.AcceptTerms("u", "a", at(0)) }},
+		{"accept organization terms", func(tx server.Tx) error { return tx.AcceptOrganizationTerms("o", "a", at(0)) }},
 	}
 	for _, tt := range writes {
 		t.Run(tt.name, func(t *testing.T) {

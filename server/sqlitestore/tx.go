@@ -377,6 +377,29 @@ func (t *tx) AcceptTerms(userID, appID string, at time.Time) error {
 	return nil
 }
 
+func (t *tx) OrganizationTermsAccepted(organization, appID string) (bool, error) {
+	var n int
+	err := t.queryRow(
+		`SELECT count(*) FROM organization_terms WHERE organization = ? AND app_id = ?`, organization, appID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("terms of %q for organization %q: %w", appID, organization, err)
+	}
+	return n > 0, nil
+}
+
+// AcceptOrganizationTerms records the acceptance; accepting again records
+// the new time.
+func (t *tx) AcceptOrganizationTerms(organization, appID string, at time.Time) error {
+	_, err := t.exec(
+		`INSERT INTO organization_terms (organization, app_id, accepted_at) VALUES (?, ?, ?)
+		ON CONFLICT (organization, app_id) DO UPDATE SET accepted_at = excluded.accepted_at`,
+		organization, appID, at.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("accept terms of %q for organization %q: %w", appID, organization, err)
+	}
+	return nil
+}
+
 func (t *tx) Session(id string) (server.Session, error) {
 	return get[server.Session](t, fmt.Sprintf("session %q", id),
 		`SELECT data FROM sessions WHERE id = ?`, id)

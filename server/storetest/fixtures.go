@@ -23,7 +23,7 @@ var zone = time.FixedZone("UTC+05:30", 5*3600+30*60)
 func fullAccount(userID string) server.Account {
 	return server.Account{
 		UserID: userID, Email: userID + "@example.org", FirstName: "Ada", MiddleName: "K", LastName: "Lovelace ünïcode",
-		Organization: "Analytical", Role: server.RoleOrgAdmin, PasswordHash: []byte{0, 1, 2, 255},
+		Organization: "Analytical", Role: server.RoleOrgAdmin, ApplicationAdmin: []string{"app", "app2"}, PasswordHash: []byte{0, 1, 2, 255},
 		TemporaryPassword: true, RememberToken: true, Proofed: true,
 		Proofing: &server.Proofing{Outcome: "postal", CodeHash: []byte("hash"), At: at(1).In(zone)},
 		Phones: []server.Phone{
@@ -63,7 +63,7 @@ func fullApplication(id string) server.Application {
 
 func fullSession(id string) server.Session {
 	return server.Session{ID: id, UserID: "u1", Strength: server.Strength{Credential: server.CredentialPhoneOTP, Level: 2},
-		CreatedAt: at(1), LastUsedAt: at(3).In(zone), Serial: "T1", TokenEpoch: 2, EndedAt: at(2)}
+		CreatedAt: at(1), LastUsedAt: at(3).In(zone), Serial: "T1", TokenEpoch: 2, EndedAt: at(2), MustChangePassword: true}
 }
 
 // fullNotification has no ID: the store gives it one.

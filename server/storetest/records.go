@@ -107,6 +107,26 @@ func (h *harness) testRoundTrip(t *testing.T) {
 			want: func() any { return []bool{true, false, false, true} },
 		},
 		{
+			// Accepted per organization and application, apart from a
+			// user's acceptance of the same names; the names are kept
+			// exactly (case, spaces, any Unicode).
+			name: "OrganizationTerms",
+			put: func(tx server.Tx) error {
+				return errors.Join(tx.AcceptOrganizationTerms("Acme", "app", at(1)), tx.AcceptOrganizationTerms("Acme", "app", at(2)),
+					tx.AcceptOrganizationTerms("Société Générale", "other", at(1)), tx.AcceptTerms("Initech", "app", at(1)))
+			},
+			get: func(tx server.Tx) (any, error) {
+				var got []bool
+				var errs []error
+				for _, k := range [][2]string{{"Acme", "app"}, {"acme", "app"}, {"Acme", "other"}, {"Société Générale", "other"}, {"Initech", "app"}} {
+					ok, err := tx.OrganizationTermsAccepted(k[0], k[1])
+					got, errs = append(got, ok), append(errs, err)
+				}
+				return got, errors.Join(errs...)
+			},
+			want: func() any { return []bool{true, false, false, true, false} },
+		},
+		{
 			name: "Notification", full: fullNotification("u9"),
 			put: func(tx server.Tx) (err error) {
 				notificationID, err = tx.AddNotification(fullNotification("u9"))
@@ -325,6 +345,9 @@ func (h *harness) testNotFound(t *testing.T) {
 		err := r.run(t.Context(), func(tx server.Tx) error {
 			if ok, err := tx.TermsAccepted("u1", "app"); ok || err != nil {
 				t.Errorf("%s: terms never accepted: got %v, %v; want false", r.name, ok, err)
+			}
+			if ok, err := tx.OrganizationTermsAccepted("Acme", "app"); ok || err != nil {
+				t.Errorf("%s: organization terms never accepted: got %v, %v; want false", r.name, ok, err)
 			}
 			ks, err1 := tx.Tokens(server.TokenFilter{OwnerID: "nobody"})
 			ss, err2 := tx.Sessions("nobody")

@@ -83,6 +83,7 @@ type memData struct {
 	keys          map[string]server.LicenceKey
 	apps          map[string]server.Application
 	terms         map[[2]string]time.Time
+	orgTerms      map[[2]string]time.Time
 	sessions      map[string]memSession
 	seq           int64 // orders sessions created at the same time
 	notifications []server.Notification
@@ -100,8 +101,8 @@ type memSession struct {
 func newMemData() *memData {
 	return &memData{accounts: map[string]server.Account{}, tokens: map[string]server.Token{},
 		sponsorships: map[[2]string]server.Sponsorship{}, keys: map[string]server.LicenceKey{},
-		apps: map[string]server.Application{}, terms: map[[2]string]time.Time{}, sessions: map[string]memSession{},
-		meta: map[string]string{}}
+		apps: map[string]server.Application{}, terms: map[[2]string]time.Time{}, orgTerms: map[[2]string]time.Time{},
+		sessions: map[string]memSession{}, meta: map[string]string{}}
 }
 
 // clone copies the maps and slices; the records in them are never
@@ -111,7 +112,7 @@ func (d *memData) clone() *memData {
 	c.accounts, c.tokens, c.sponsorships = maps.Clone(d.accounts), maps.Clone(d.tokens), maps.Clone(d.sponsorships)
 	c.keys, c.apps, c.terms, c.sessions = maps.Clone(d.keys), maps.Clone(d.apps), maps.Clone(d.terms), maps.Clone(d.sessions)
 	c.notifications, c.audit = slices.Clone(d.notifications), slices.Clone(d.audit)
-	c.meta = maps.Clone(d.meta)
+	c.meta, c.orgTerms = maps.Clone(d.meta), maps.Clone(d.orgTerms)
 	return &c
 }
 
@@ -313,6 +314,15 @@ func (t *memTx) TermsAccepted(userID, appID string) (bool, error) {
 
 func (t *memTx) AcceptTerms(userID, appID string, at time.Time) error {
 	return put(t, t.d.terms, [2]string{userID, appID}, at)
+}
+
+func (t *memTx) OrganizationTermsAccepted(organization, appID string) (bool, error) {
+	_, ok := t.d.orgTerms[[2]string{organization, appID}]
+	return ok, nil
+}
+
+func (t *memTx) AcceptOrganizationTerms(organization, appID string, at time.Time) error {
+	return put(t, t.d.orgTerms, [2]string{organization, appID}, at)
 }
 
 func (t *memTx) Session(id string) (server.Session, error) {

@@ -30,6 +30,7 @@ var (
 	dumpUsers = []string{"u1", "u2", "u3"}
 	dumpKeys  = []string{"K-1", "K-2"}
 	dumpApps  = []string{"app", "app2"}
+	dumpOrgs  = []string{"Acme", "Globex"}
 )
 
 // state is what dump reads: everything the tests below write, through
@@ -44,6 +45,7 @@ type state struct {
 	Sessions      [][]server.Session     // per dumpUsers
 	LicenceKeys   []server.LicenceKey    // those of dumpKeys that exist
 	Terms         []bool                 // per dumpUsers × dumpApps
+	OrgTerms      []bool                 // per dumpOrgs × dumpApps
 	Notifications []server.Notification
 	Audit         []server.AuditEntry
 }
@@ -73,6 +75,13 @@ func dump(tx server.Tx) (state, error) {
 			ok, err := tx.TermsAccepted(u, app)
 			add(err)
 			st.Terms = append(st.Terms, ok)
+		}
+	}
+	for _, org := range dumpOrgs {
+		for _, app := range dumpApps {
+			ok, err := tx.OrganizationTermsAccepted(org, app)
+			add(err)
+			st.OrgTerms = append(st.OrgTerms, ok)
 		}
 	}
 	for _, k := range dumpKeys {
@@ -106,7 +115,7 @@ func seed(t *testing.T, s server.Store) {
 		return errors.Join(tx.PutToken(fullToken("T1")), tx.PutToken(server.Token{Serial: "T3", OwnerID: "u2", LastStep: 1}),
 			tx.PutAccount(fullAccount("u1")), tx.PutSponsorship(fullSponsorship("u1", "T1")),
 			tx.PutLicenceKey(fullLicenceKey("K-1")), tx.PutApplication(fullApplication("app")),
-			tx.PutSession(fullSession("s1")), tx.AcceptTerms("u1", "app", at(0)), err1, err2)
+			tx.PutSession(fullSession("s1")), tx.AcceptTerms("u1", "app", at(0)), tx.AcceptOrganizationTerms("Acme", "app", at(0)), err1, err2)
 	})
 }
 
@@ -127,7 +136,8 @@ func scribbleAll(tx server.Tx) error {
 	err = errors.Join(err3, tx.PutToken(k), tx.PutToken(fullToken("T2")), tx.PutAccount(acc), tx.PutAccount(fullAccount("u2")),
 		tx.PutSponsorship(fullSponsorship("u2", "T2")), tx.PutLicenceKey(fullLicenceKey("K-2")),
 		tx.PutApplication(fullApplication("app2")), tx.PutSession(sess), tx.PutSession(fullSession("s2")),
-		tx.AcceptTerms("u1", "app2", at(1)), tx.AcceptTerms("u2", "app", at(1)), err1, err2)
+		tx.AcceptTerms("u1", "app2", at(1)), tx.AcceptTerms("u2", "app", at(1)),
+		tx.AcceptOrganizationTerms("Acme", "app2", at(1)), tx.AcceptOrganizationTerms("Globex", "app", at(1)), err1, err2)
 	if err != nil {
 		return err
 	}
