@@ -31,6 +31,7 @@ var methodRoles = map[string][]Role{
 	"Connect":           {Portal},
 	"CreateApplication": {Portal},
 	"AcceptTerms":       {Portal},
+	"ChangePassword":    {Portal},
 	"Login":             {Portal},
 	"Session":           {Portal},
 	"Elevate":           {Portal},
@@ -155,6 +156,11 @@ func (g *guard) CreateApplication(ctx context.Context, actor server.Actor, app s
 func (g *guard) AcceptTerms(ctx context.Context, userID, appID string) error {
 	g.need("AcceptTerms")
 	return g.t.AcceptTerms(ctx, userID, appID)
+}
+
+func (g *guard) ChangePassword(ctx context.Context, userID, current, next string) error {
+	g.need("ChangePassword")
+	return g.t.ChangePassword(ctx, userID, current, next)
 }
 
 func (g *guard) Activate(ctx context.Context, userID, serial, otp1, otp2 string) (server.TokenView, error) {
