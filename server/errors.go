@@ -122,7 +122,18 @@ var MessageVariants = []Entry{
 	// The guide's text for a token pending approval leaves out the advice to
 	// re-activate, which cannot help: only an administrator's approval does.
 	{CodeTokenUnusable, "login with, or resync of, a pending-approval token", pendingApprovalMessage, "guide"},
+	// What a user types wrong is said plainly, the same in process and over
+	// HTTP, so that the portal can show it.
+	{CodeBadRequest, "a phone number not in E.164 form", badPhoneNumberMessage, "tokenlab"},
+	{CodeBadRequest, "a phone code that is not 6 digits", badPhoneCodeMessage, "tokenlab"},
+	{CodeBadRequest, "a proofing activation code that is not 10 letters and digits", badProofingCodeMessage, "tokenlab"},
 }
+
+const (
+	badPhoneNumberMessage  = "Enter the phone number in international form: + and the country code, then the number, with no spaces, dashes or parentheses (e.g. +17035550100)."
+	badPhoneCodeMessage    = "Enter the 6-digit One-Time Password sent to your phone."
+	badProofingCodeMessage = "Enter the 10-character proofing activation code you received."
+)
 
 const pendingApprovalMessage = "You cannot use your token to log into {portal} at this time. Follow the link below to log in without a One-Time Password Token."
 

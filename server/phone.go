@@ -175,11 +175,14 @@ func digitsOnly(s string) bool {
 }
 
 // checkPhoneArgs refuses a malformed number, method or code as a bad
-// request (the message the catalogue's, the detail saying what is wrong).
+// request. A number or a code, which a user types, gets a message that says
+// what to type (MessageVariants); a method is the portal's to get right.
 func (s *Server) checkPhoneArgs(number, method, code *string) error {
 	if number != nil {
 		if err := CheckPhoneNumber(*number); err != nil {
-			return s.refuse(CodeBadRequest, "%v", err)
+			e := s.refuse(CodeBadRequest, "%v", err)
+			e.Message = badPhoneNumberMessage
+			return e
 		}
 	}
 	if method != nil {
@@ -189,7 +192,9 @@ func (s *Server) checkPhoneArgs(number, method, code *string) error {
 	}
 	if code != nil {
 		if err := CheckPhoneCode(*code); err != nil {
-			return s.refuse(CodeBadRequest, "%v", err)
+			e := s.refuse(CodeBadRequest, "%v", err)
+			e.Message = badPhoneCodeMessage
+			return e
 		}
 	}
 	return nil

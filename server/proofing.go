@@ -129,7 +129,9 @@ func (s *Server) EnterProofingCode(ctx context.Context, userID, code string) (Pr
 	}
 	c, err := NormalProofingCode(code)
 	if err != nil {
-		return ProofingView{}, s.refuse(CodeBadRequest, "%v", err)
+		e := s.refuse(CodeBadRequest, "%v", err)
+		e.Message = badProofingCodeMessage
+		return ProofingView{}, e
 	}
 	var out ProofingView
 	err = s.do(ctx, AsUser(userID), "proofing.code", userID, func(tx Tx, now time.Time) error {
