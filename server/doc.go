@@ -9,10 +9,10 @@
 // # One API
 //
 // Service declares the flows once, in small roles (Inventory, Accounts,
-// Tokens, Sessions, Records). *Server implements it in process and
-// server/client's *Client over HTTP, with the same arguments, the same views
-// and the same refusals, so a program, a scenario suite or the CLI picks
-// either and calls the same methods:
+// Tokens, Sessions, Records, Phones, IdentityProofing). *Server implements
+// it in process and server/client's *Client over HTTP, with the same
+// arguments, the same views and the same refusals, so a program, a scenario
+// suite or the CLI picks either and calls the same methods:
 //
 //	var svc server.Service = srv // or client.New(url, adminToken)
 //	v, err := svc.Suspend(ctx, server.AsUser("alice"), serial)

@@ -11,9 +11,10 @@
 //
 //   - The service credential (optional) is for a portal that fronts users:
 //     it may run the user flows (activate, verify, sessions, a user's own
-//     resync, suspend, enable, revoke and renew, the outbox) but none of the
-//     administrator actions (inventory, accounts, sponsorships, licence keys,
-//     applications, resets, "by":"admin", the clock, the audit log). It
+//     resync, suspend, enable, revoke and renew, phones and proofing codes)
+//     but none of the administrator actions (inventory, accounts,
+//     sponsorships, licence keys, applications, resets, "by":"admin",
+//     proofing outcomes, the clock, the outbox, the audit log). It
 //     always names the user it acts for (user_id): only the administrator
 //     credential may leave a token action to the token's owner.
 //
