@@ -639,7 +639,7 @@ func (s *Server) phoneOTP(tx Tx, now time.Time, acc Account, number, code string
 		return Session{}, err
 	}
 	p := &owner.Phones[i]
-	if !p.Verified {
+	if !p.Verified || owner.PhoneSubscription == nil { // verifying starts a subscription: without one, nothing logs in
 		return Session{}, s.refuse(CodePhoneUnverified, "phone %s is not verified", number)
 	}
 	if err := s.refuseSubscription(owner, now); err != nil {
