@@ -560,3 +560,39 @@ func TestPhoneAuditTrail(t *testing.T) {
 		}
 	}
 }
+
+// TestPhoneCodeOnceUnderConcurrentLogins: a code logs in once, however many
+// logins race with it.
+func TestPhoneCodeOnceUnderConcurrentLogins(t *testing.T) {
+	f := newFixture(t, server.Policy{})
+	u := f.user()
+	const n = "+17035550100"
+	f.verifiedPhone(u, n, "")
+	f.ok(errOf(f.srv.SendPhoneCode(f.ctx, u, n)))
+	code := f.phoneCode(u, n)
+	const racers = 16
+	errs := make(chan error, racers)
+	for range racers {
+		go func() {
+			_, err := f.srv.LoginWithPhone(f.ctx, u, pw, n, code)
+			errs <- err
+		}()
+	}
+	ok := 0
+	for range racers {
+		err := <-errs
+		switch server.CodeOf(err) {
+		case "":
+			if err != nil {
+				t.Fatal(err)
+			}
+			ok++
+		case server.CodePhoneCodeIncorrect:
+		default:
+			t.Fatalf("got %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d logins with one code", ok)
+	}
+}
