@@ -166,7 +166,7 @@ func TestActivationPreconditions(t *testing.T) {
 		f.ok(f.srv.RedeemLicenceKey(f.ctx, u, key))
 		_, err = f.activate(u, d)
 		f.expectCode(err, server.CodeActionUnavailable)
-		f.ok(f.srv.RecordProofing(f.ctx, f.admin, u, server.ProofingPassed))
+		f.ok(errOf(f.srv.RecordProofing(f.ctx, f.admin, u, server.ProofingPassed)))
 		f.nextStep()
 		v, err := f.activate(u, d)
 		f.ok(err)

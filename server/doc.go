@@ -9,10 +9,10 @@
 // # One API
 //
 // Service declares the flows once, in small roles (Inventory, Accounts,
-// Tokens, Sessions, Records). *Server implements it in process and
-// server/client's *Client over HTTP, with the same arguments, the same views
-// and the same refusals, so a program, a scenario suite or the CLI picks
-// either and calls the same methods:
+// Tokens, Sessions, Records, Phones, IdentityProofing). *Server implements
+// it in process and server/client's *Client over HTTP, with the same
+// arguments, the same views and the same refusals, so a program, a scenario
+// suite or the CLI picks either and calls the same methods:
 //
 //	var svc server.Service = srv // or client.New(url, adminToken)
 //	v, err := svc.Suspend(ctx, server.AsUser("alice"), serial)
@@ -136,6 +136,12 @@
 //	ApprovalRequired       approval_required            false
 //	MaxPhones              max_phones                   3 phones
 //	PhoneCodeValidity      phone_code_validity_s        120 seconds
+//	PhoneCodeAttempts      phone_code_attempts          3 codes
+//	PhoneCodeSends         phone_code_sends             5 codes
+//	PhoneCodeSendWindow    phone_code_send_window_s     3600 seconds
+//	PhoneValidity          phone_validity_days          365 days
+//	PhoneRenewalWindow     phone_renewal_window_days    365 days
+//	PhoneChangeWithoutOTP  phone_change_without_otp     false
 //	SessionIdleTimeout     session_idle_timeout_s       900 seconds
 //	SessionMaxLifetime     session_max_lifetime_s       43200 seconds
 //	AllowShortSecrets      allow_short_secrets          false

@@ -40,6 +40,13 @@ const (
 	CodePasswordChangeRequired Code = "password_change_required"
 	// CodePasswordRejected: a new password the password rules refuse.
 	CodePasswordRejected Code = "password_rejected"
+
+	// Phone OTP (phone.go).
+	CodePhoneUnverified          Code = "phone_unverified"
+	CodePhoneCodeLimit           Code = "phone_code_limit"
+	CodePhoneOTPRequired         Code = "phone_otp_required"
+	CodePhoneSubscriptionExpired Code = "phone_subscription_expired"
+	CodePhoneSubscriptionLapsed  Code = "phone_subscription_lapsed"
 )
 
 // Entry is one row of the catalogue: a code, when it is used, and the
@@ -86,24 +93,34 @@ var Catalogue = []Entry{
 		"The User ID or password you entered is incorrect.", "tokenlab"},
 	{CodeSessionInvalid, "a session that does not exist or has ended: logged out, idle, too old, or its token no longer usable",
 		"Your session has ended. Log in again.", "tokenlab"},
-	{CodeForbidden, "an actor who may not do this: a user acting on another's token, re-enabling a token an administrator suspended, or doing an administrator's job; an organization administrator acting on an account outside their organization, or an account claiming that role without it; accepting terms without the Organization or Application Administrator role",
+	{CodeForbidden, "an actor who may not do this: a user acting on another's token, re-enabling a token an administrator suspended, or doing an administrator's job; an organization administrator acting on an account outside their organization, or an account claiming that role without it; accepting terms without the Organization or Application Administrator role; another user's session given to change phones",
 		"You are not allowed to do this. Contact your Organization Administrator.", "tokenlab"},
-	{CodeNotFound, "an account, token, application, phone or licence key that does not exist",
+	{CodeNotFound, "an account, token, application, phone, phone OTP subscription or licence key that does not exist",
 		"The requested item does not exist.", "tokenlab"},
-	{CodeConflict, "something that already exists (an account, an application, a serial, a phone); selling or sponsoring a token that is not pending activation; a licence key another account redeemed",
+	{CodeConflict, "something that already exists (an account, an application, a serial, a phone); selling or sponsoring a token that is not pending activation; a licence key another account redeemed; verifying a verified phone; proofing a proofed account",
 		"The item already exists.", "tokenlab"},
 	{CodeBadRequest, "a malformed request: a missing or invalid field, a code that is not the token's number of digits, a seed file that cannot be read",
 		"The request is not valid.", "tokenlab"},
 	{CodePhoneLimit, "a phone beyond `MaxPhones`",
 		"You can register up to {maxphones} phones for phone-based One-Time Passwords.", "tokenlab"},
-	{CodePhoneCodeIncorrect, "a phone code that is wrong, expired or already used",
+	{CodePhoneCodeIncorrect, "a phone code that is wrong, expired, already used, sent for another account, or void after `PhoneCodeAttempts` wrong ones",
 		"The One-Time Password you entered is incorrect or has expired. Send a new code and try again.", "tokenlab"},
-	{CodeProofingCodeInvalid, "a wrong proofing activation code",
+	{CodeProofingCodeInvalid, "a wrong proofing activation code, or one entered when none is pending",
 		"The proofing activation code you entered is incorrect.", "tokenlab"},
 	{CodePasswordChangeRequired, "a session opening an application while the account's password is the temporary one a revocation set, until the user changes it",
 		"You logged in with a temporary System-Generated Password. Enter a new permanent password before you access your applications.", "tokenlab"},
 	{CodePasswordRejected, "a new password shorter than `PasswordMinLength`, longer than 72 bytes, or the same as the current (temporary) one",
 		"Your new password does not meet the password requirements. Enter a new permanent password that is long enough and is not your current password.", "tokenlab"},
+	{CodePhoneUnverified, "a login code asked for, or entered, for a phone whose registration code was not entered yet",
+		"This phone is not verified yet. Enter the code sent to it when you registered it before you log in with it.", "tokenlab"},
+	{CodePhoneCodeLimit, "a phone code asked for beyond `PhoneCodeSends` to one number (`PhoneCodeSends` × `MaxPhones` to an account's numbers) within `PhoneCodeSendWindow`",
+		"Too many One-Time Passwords were sent to this phone. Wait a while before you ask for another.", "tokenlab"},
+	{CodePhoneOTPRequired, "adding or removing a phone of an account that holds an OTP credential (a verified phone, a token) without the session ID of its phone or hardware OTP login",
+		"For the protection of your account, the phone numbers can be updated only after you login with your phone OTP or your OTP Hardware Token.", "tokenlab"},
+	{CodePhoneSubscriptionExpired, "a phone OTP login, elevation or login code once the phone OTP subscription has expired (it may still be renewed)",
+		"Your Phone OTP subscription has expired. Once you have logged into {portal}, you can renew your Phone OTP subscription by selecting the Manage OTP option on the My Account tab.", "tokenlab"},
+	{CodePhoneSubscriptionLapsed, "a phone OTP login, elevation, login code or renewal once the subscription's renewal window has passed",
+		"Your Phone OTP subscription has lapsed and can no longer be renewed. Purchase and set up a new Phone OTP credential to log in with a phone.", "tokenlab"},
 }
 
 // MessageVariants are the messages a code is given with besides its
@@ -114,7 +131,18 @@ var MessageVariants = []Entry{
 	// The guide's text for a token pending approval leaves out the advice to
 	// re-activate, which cannot help: only an administrator's approval does.
 	{CodeTokenUnusable, "login with, or resync of, a pending-approval token", pendingApprovalMessage, "guide"},
+	// What a user types wrong is said plainly, the same in process and over
+	// HTTP, so that the portal can show it.
+	{CodeBadRequest, "a phone number not in E.164 form", badPhoneNumberMessage, "tokenlab"},
+	{CodeBadRequest, "a phone code that is not 6 digits", badPhoneCodeMessage, "tokenlab"},
+	{CodeBadRequest, "a proofing activation code that is not 10 letters and digits", badProofingCodeMessage, "tokenlab"},
 }
+
+const (
+	badPhoneNumberMessage  = "Enter the phone number in international form: + and the country code, then the number, with no spaces, dashes or parentheses (e.g. +17035550100)."
+	badPhoneCodeMessage    = "Enter the 6-digit One-Time Password sent to your phone."
+	badProofingCodeMessage = "Enter the 10-character proofing activation code you received."
+)
 
 const pendingApprovalMessage = "You cannot use your token to log into {portal} at this time. Follow the link below to log in without a One-Time Password Token."
 
@@ -167,8 +195,13 @@ var (
 	ErrPhoneCodeIncorrect  = &Error{Code: CodePhoneCodeIncorrect}
 	ErrProofingCodeInvalid = &Error{Code: CodeProofingCodeInvalid}
 
-	ErrPasswordChangeRequired = &Error{Code: CodePasswordChangeRequired}
-	ErrPasswordRejected       = &Error{Code: CodePasswordRejected}
+	ErrPasswordChangeRequired   = &Error{Code: CodePasswordChangeRequired}
+	ErrPasswordRejected         = &Error{Code: CodePasswordRejected}
+	ErrPhoneUnverified          = &Error{Code: CodePhoneUnverified}
+	ErrPhoneCodeLimit           = &Error{Code: CodePhoneCodeLimit}
+	ErrPhoneOTPRequired         = &Error{Code: CodePhoneOTPRequired}
+	ErrPhoneSubscriptionExpired = &Error{Code: CodePhoneSubscriptionExpired}
+	ErrPhoneSubscriptionLapsed  = &Error{Code: CodePhoneSubscriptionLapsed}
 )
 
 // messages renders the catalogue's messages for a policy.

@@ -80,11 +80,19 @@ func TestMalformedIDsAreRefusedBeforeAnythingIsWritten(t *testing.T) {
 			"Access application":    f.srv.Access(ctx, sess.ID, bad),
 			"Logout":                f.srv.Logout(ctx, bad),
 			"Notifications":         errOf(f.srv.Notifications(ctx, bad)),
-			"AddPhone":              f.srv.AddPhone(ctx, bad, "+17035550100", "text"),
-			"SendPhoneCode":         f.srv.SendPhoneCode(ctx, bad, "+17035550100"),
+			"AddPhone":              errOf(f.srv.AddPhone(ctx, bad, "+17035550100", "text", "")),
+			"AddPhone session":      errOf(f.srv.AddPhone(ctx, u, "+17035550100", "text", bad)),
+			"VerifyPhone":           errOf(f.srv.VerifyPhone(ctx, bad, "+17035550100", "123456")),
+			"RemovePhone":           f.srv.RemovePhone(ctx, bad, "+17035550100", ""),
+			"RemovePhone session":   f.srv.RemovePhone(ctx, u, "+17035550100", bad),
+			"Phones":                errOf(f.srv.Phones(ctx, bad)),
+			"SendPhoneCode":         errOf(f.srv.SendPhoneCode(ctx, bad, "+17035550100")),
 			"LoginWithPhone":        errOf(f.srv.LoginWithPhone(ctx, bad, "correct horse battery", "+17035550100", "123456")),
-			"RecordProofing":        f.srv.RecordProofing(ctx, admin, bad, server.ProofingPassed),
-			"EnterProofingCode":     f.srv.EnterProofingCode(ctx, bad, "ABCDEFGHJK"),
+			"ElevateWithPhone":      errOf(f.srv.ElevateWithPhone(ctx, bad, "+17035550100", "123456")),
+			"RenewPhone":            errOf(f.srv.RenewPhoneSubscription(ctx, admin, bad)),
+			"RecordProofing":        errOf(f.srv.RecordProofing(ctx, admin, bad, server.ProofingPassed)),
+			"EnterProofingCode":     errOf(f.srv.EnterProofingCode(ctx, bad, "ABCDEFGHJK")),
+			"Proofing":              errOf(f.srv.Proofing(ctx, bad)),
 		}
 		for name, err := range calls {
 			if server.CodeOf(err) != server.CodeBadRequest {

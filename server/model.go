@@ -47,24 +47,52 @@ type Account struct {
 	// token it uses.
 	ParentID  string    `json:"parent_id,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+
+	// PhoneSubscription is the phone OTP subscription the account's phones
+	// log in under; nil until a phone is first verified (phone.go).
+	PhoneSubscription *PhoneSubscription `json:"phone_subscription,omitempty"`
+	// PhoneSends are the phone codes sent within the policy's send window,
+	// kept across a phone's removal so that removing and adding a number
+	// again does not reset its limit.
+	PhoneSends []PhoneSend `json:"phone_sends,omitempty"`
+	// LastPhoneID is the ID the last phone added was given: each phone
+	// gets a new one, so that a session knows its phone from a later phone
+	// of the same number.
+	LastPhoneID int `json:"last_phone_id,omitempty"`
+	// NextEventAt is when the sweep next has something to do for the
+	// account's phone OTP subscription (a reminder, an expiry, a lapse);
+	// zero when nothing is scheduled.
+	NextEventAt time.Time `json:"next_event_at,omitzero"`
 }
 
 // Phone is a phone OTP device.
 type Phone struct {
+	// ID tells this phone from an earlier one of the same number.
+	ID     int    `json:"id,omitempty"`
 	Number string `json:"number"`
 	// Method is "text" or "voice".
 	Method string `json:"method"`
-	// CodeHash and CodeExpires hold the code last sent (hashed).
-	CodeHash    []byte    `json:"code_hash,omitempty"`
-	CodeExpires time.Time `json:"code_expires,omitzero"`
-	AddedAt     time.Time `json:"added_at"`
+	// Verified is set when the user entered the code sent at registration:
+	// only a verified phone logs in.
+	Verified   bool      `json:"verified"`
+	VerifiedAt time.Time `json:"verified_at,omitzero"`
+	// CodeHash and CodeExpires hold the code last sent (an HMAC, see
+	// codeHash); CodeFor is the account it was sent for (a connected
+	// account's login code goes to its parent's phone), CodeAttempts the
+	// wrong codes entered against it.
+	CodeHash     []byte    `json:"code_hash,omitempty"`
+	CodeExpires  time.Time `json:"code_expires,omitzero"`
+	CodeFor      string    `json:"code_for,omitempty"`
+	CodeAttempts int       `json:"code_attempts,omitempty"`
+	AddedAt      time.Time `json:"added_at"`
 }
 
 // Proofing is an account's identity proofing in progress.
 type Proofing struct {
 	// Outcome is the last proofing result: passed, postal, live or failed.
 	Outcome string `json:"outcome"`
-	// CodeHash is the activation code sent by postal mail, hashed.
+	// CodeHash is the activation code pending (sent by postal mail, or
+	// given by the live proofing agent), an HMAC (see codeHash).
 	CodeHash []byte    `json:"code_hash,omitempty"`
 	At       time.Time `json:"at"`
 }
@@ -291,8 +319,16 @@ type Session struct {
 	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 	// Serial is the hardware token whose code gave the session its
 	// strength, and TokenEpoch that token's SessionEpoch at the time.
-	Serial     string    `json:"serial,omitempty"`
-	TokenEpoch int       `json:"token_epoch,omitempty"`
+	Serial     string `json:"serial,omitempty"`
+	TokenEpoch int    `json:"token_epoch,omitempty"`
+	// Phone is the phone whose code gave the session its strength: its
+	// number, the account it is registered on (a connected account's
+	// parent), its ID, and that account's PhoneSubscription.Epoch at the
+	// time (docs/lifecycle.md, “Sessions”).
+	Phone      string    `json:"phone,omitempty"`
+	PhoneOwner string    `json:"phone_owner,omitempty"`
+	PhoneID    int       `json:"phone_id,omitempty"`
+	PhoneEpoch int       `json:"phone_epoch,omitempty"`
 	EndedAt    time.Time `json:"ended_at,omitzero"`
 	// MustChangePassword is set while the account's password is a
 	// temporary one: every application refuses the session

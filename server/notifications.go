@@ -11,16 +11,21 @@ type NotificationKind string
 
 // The notification kinds.
 const (
-	NotificationSponsorship        NotificationKind = "sponsorship"
-	NotificationActivation         NotificationKind = "activation"
-	NotificationRevocationNotice   NotificationKind = "revocation_notice"
-	NotificationTemporaryPassword  NotificationKind = "temporary_password"
-	NotificationExpiryReminder     NotificationKind = "expiry_reminder"
-	NotificationExpired            NotificationKind = "expired"
-	NotificationRevocationReminder NotificationKind = "revocation_reminder"
-	NotificationPhoneCodeText      NotificationKind = "phone_code_text"
-	NotificationPhoneCodeVoice     NotificationKind = "phone_code_voice"
-	NotificationProofingCodePostal NotificationKind = "proofing_code_postal"
+	NotificationSponsorship         NotificationKind = "sponsorship"
+	NotificationActivation          NotificationKind = "activation"
+	NotificationRevocationNotice    NotificationKind = "revocation_notice"
+	NotificationTemporaryPassword   NotificationKind = "temporary_password"
+	NotificationExpiryReminder      NotificationKind = "expiry_reminder"
+	NotificationExpired             NotificationKind = "expired"
+	NotificationRevocationReminder  NotificationKind = "revocation_reminder"
+	NotificationPhoneCodeText       NotificationKind = "phone_code_text"
+	NotificationPhoneCodeVoice      NotificationKind = "phone_code_voice"
+	NotificationProofingCodePostal  NotificationKind = "proofing_code_postal"
+	NotificationProofingCodeLive    NotificationKind = "proofing_code_live"
+	NotificationPhoneExpiryReminder NotificationKind = "phone_expiry_reminder"
+	NotificationPhoneExpired        NotificationKind = "phone_expired"
+	NotificationPhoneLapseReminder  NotificationKind = "phone_lapse_reminder"
+	NotificationPhoneLapsed         NotificationKind = "phone_lapsed"
 )
 
 // NotificationEntry is one notification of the catalogue: its kind, when it
@@ -45,7 +50,8 @@ var Notifications = []NotificationEntry{
 	noteExpiryReminder, noteExpired,
 	noteRevocationReminderSuspended, noteRevokedSuspended,
 	noteRevocationReminderExpired, noteRevokedExpired,
-	notePhoneCodeText, notePhoneCodeVoice, noteProofingCodePostal,
+	notePhoneCodeText, notePhoneCodeVoice, noteProofingCodePostal, noteProofingCodeLive,
+	notePhoneExpiryReminder, notePhoneExpired, notePhoneLapseReminder, notePhoneLapsed,
 }
 
 var (
@@ -91,6 +97,21 @@ var (
 	noteProofingCodePostal = NotificationEntry{NotificationProofingCodePostal, "identity proofing ends in postal: an activation code goes by post",
 		"Your identity proofing activation code",
 		"(sent by postal mail) Your proofing activation code is {code}. Enter it in {portal} to complete identity proofing."}
+	noteProofingCodeLive = NotificationEntry{NotificationProofingCodeLive, "identity proofing ends in a live video session the user passed: the proofing agent gives the activation code",
+		"Your identity proofing activation code",
+		"(given by the proofing agent) Your proofing activation code is {code}. Enter it in {portal} to complete identity proofing."}
+	notePhoneExpiryReminder = NotificationEntry{NotificationPhoneExpiryReminder, "Policy.ExpiryReminder before a phone OTP subscription expires",
+		"Your Phone OTP subscription expires soon",
+		"Your Phone OTP subscription expires on {expires}. Renew it before then to keep logging in with your phones."}
+	notePhoneExpired = NotificationEntry{NotificationPhoneExpired, "a phone OTP subscription expires",
+		"Your Phone OTP subscription has expired",
+		"Your Phone OTP subscription expired on {expires}. Renew it by {deadline} to log in with your phones again; after that it lapses."}
+	notePhoneLapseReminder = NotificationEntry{NotificationPhoneLapseReminder, "each of Policy.RevocationReminders before an expired phone OTP subscription lapses",
+		"Your Phone OTP subscription will lapse",
+		"Your expired Phone OTP subscription will lapse on {deadline}, and can then no longer be renewed. Renew it before then to keep it."}
+	notePhoneLapsed = NotificationEntry{NotificationPhoneLapsed, "a phone OTP subscription expired for Policy.PhoneRenewalWindow lapses",
+		"Your Phone OTP subscription has lapsed",
+		"Your Phone OTP subscription lapsed: it was expired for too long. Its phones were removed. Purchase and set up a new Phone OTP credential to log in with a phone again."}
 )
 
 // noteValues fill an entry's placeholders besides the policy's names.

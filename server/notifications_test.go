@@ -31,13 +31,17 @@ func allNotifications(t *testing.T) (*fixture, []server.Notification) {
 	f.sponsor(u3, d3.serial)
 	f.ok(errOf(f.activate(u3, d3)))
 
-	// Phone codes by text and by voice; a proofing code by post.
+	// Phone codes by text and by voice; a proofing code by post, another
+	// from a live proofing agent. The phone OTP subscription is left to
+	// expire and lapse, with its reminders.
 	u4 := f.user()
-	f.ok(f.srv.AddPhone(f.ctx, u4, "+17035550100", "text"))
-	f.ok(f.srv.AddPhone(f.ctx, u4, "+17035550101", "voice"))
-	f.ok(f.srv.SendPhoneCode(f.ctx, u4, "+17035550100"))
-	f.ok(f.srv.SendPhoneCode(f.ctx, u4, "+17035550101"))
-	f.ok(f.srv.RecordProofing(f.ctx, f.admin, u4, server.ProofingPostal))
+	f.ok(errOf(f.srv.AddPhone(f.ctx, u4, "+17035550100", "text", "")))
+	f.ok(errOf(f.srv.AddPhone(f.ctx, u4, "+17035550101", "voice", "")))
+	f.ok(errOf(f.srv.VerifyPhone(f.ctx, u4, "+17035550100", f.phoneCode(u4, "+17035550100"))))
+	f.ok(errOf(f.srv.SendPhoneCode(f.ctx, u4, "+17035550100")))
+	f.ok(errOf(f.srv.SendPhoneCode(f.ctx, u4, "+17035550101")))
+	f.ok(errOf(f.srv.RecordProofing(f.ctx, f.admin, u4, server.ProofingPostal)))
+	f.ok(errOf(f.srv.RecordProofing(f.ctx, f.admin, f.user(), server.ProofingLive)))
 
 	f.clk.Step(3 * 365 * day)
 	f.sweep()

@@ -205,13 +205,15 @@ func errString(err error) string {
 // TestPasswordChangeRequiredForAPhoneSession: a phone OTP login with the
 // temporary password is marked too.
 func TestPasswordChangeRequiredForAPhoneSession(t *testing.T) {
-	f := newFixture(t, server.Policy{})
+	// The phone is added without an OTP login: this test is about the
+	// temporary password, not the phone change rule.
+	f := newFixture(t, server.Policy{PhoneChangeWithoutOTP: true})
 	app := f.portalApp("dashboard")
 	u, d := f.activeToken()
-	f.ok(f.srv.AddPhone(f.ctx, u, "+17035550100", "text"))
+	f.verifiedPhone(u, "+17035550100", "")
 	f.ok(errOf(f.srv.Revoke(f.ctx, server.AsUser(u), d.serial)))
 	temp := f.tempPassword(u)
-	f.ok(f.srv.SendPhoneCode(f.ctx, u, "+17035550100"))
+	f.ok(errOf(f.srv.SendPhoneCode(f.ctx, u, "+17035550100")))
 	ns := f.notifications(u)
 	code := regexp.MustCompile(`One-Time Password is (\d{6})`).FindStringSubmatch(ns[len(ns)-1].Body)[1]
 	ss, err := f.srv.LoginWithPhone(f.ctx, u, temp, "+17035550100", code)

@@ -86,6 +86,26 @@ type Policy struct {
 	// PhoneCodeValidity is how long a phone code is valid after it is sent.
 	MaxPhones         int
 	PhoneCodeValidity time.Duration
+	// PhoneCodeAttempts is how many wrong codes void a phone code: a new
+	// one must be sent. With the send limit it bounds how many guesses a
+	// holder of the password gets.
+	PhoneCodeAttempts int
+	// PhoneCodeSends is how many codes one number may be sent within
+	// PhoneCodeSendWindow (an account's numbers together: PhoneCodeSends ×
+	// MaxPhones), so that the API cannot be made to flood a phone.
+	PhoneCodeSends      int
+	PhoneCodeSendWindow time.Duration
+	// PhoneValidity is how long a phone OTP subscription is valid from its
+	// start, and how far a renewal moves its expiry; PhoneRenewalWindow is
+	// how long after the expiry it may still be renewed, after which it
+	// lapses: its phones are removed and a new one must be set up.
+	PhoneValidity      time.Duration
+	PhoneRenewalWindow time.Duration
+	// PhoneChangeWithoutOTP lets an account that holds an OTP credential
+	// add or remove phones without a phone or hardware OTP session; the
+	// guide's rule ("the phone numbers can be updated only after you login
+	// with your phone OTP") is the default.
+	PhoneChangeWithoutOTP bool
 
 	// SessionIdleTimeout ends a portal session that has not been used for
 	// that long; SessionMaxLifetime ends it that long after the login,

@@ -133,6 +133,9 @@ const (
 	maxCount = 1000000
 	// maxPhones: an account keeps its phones in its own record.
 	maxPhones = 100
+	// maxPhoneCodeSends: an account keeps the time of each code sent within
+	// the send window, up to PhoneCodeSends × MaxPhones of them.
+	maxPhoneCodeSends = 100
 	// maxDriftPPM: a clock 1% off (15 minutes a day) is a broken token,
 	// not a drifting one.
 	maxDriftPPM   = 10000
@@ -378,6 +381,24 @@ var policySettings = []PolicySetting{
 	setting("PhoneCodeValidity", "phone_code_validity_s", "seconds", secondsCodec, 2*time.Minute, positive,
 		"how long a phone code is valid after it is sent",
 		func(p *Policy) *time.Duration { return &p.PhoneCodeValidity }),
+	setting("PhoneCodeAttempts", "phone_code_attempts", "codes", countCodec, 3, between(1, maxCount),
+		"wrong codes after which a phone code is void and a new one must be sent",
+		func(p *Policy) *int { return &p.PhoneCodeAttempts }),
+	setting("PhoneCodeSends", "phone_code_sends", "codes", countCodec, 5, between(1, maxPhoneCodeSends),
+		"how many codes one number may be sent (to register it or to log in) within PhoneCodeSendWindow",
+		func(p *Policy) *int { return &p.PhoneCodeSends }),
+	setting("PhoneCodeSendWindow", "phone_code_send_window_s", "seconds", secondsCodec, time.Hour, positive,
+		"how far back the phone code send limit counts",
+		func(p *Policy) *time.Duration { return &p.PhoneCodeSendWindow }),
+	setting("PhoneValidity", "phone_validity_days", "days", daysCodec, 365*day, positive,
+		"how long a phone OTP subscription is valid from its start, and how far a renewal moves its expiry",
+		func(p *Policy) *time.Duration { return &p.PhoneValidity }),
+	setting("PhoneRenewalWindow", "phone_renewal_window_days", "days", daysCodec, 365*day, positive,
+		"how long after its expiry a phone OTP subscription may still be renewed before it lapses",
+		func(p *Policy) *time.Duration { return &p.PhoneRenewalWindow }),
+	setting("PhoneChangeWithoutOTP", "phone_change_without_otp", "", flagCodec, false, anyFlag,
+		"whether an account that holds an OTP credential may add or remove phones without a phone or hardware OTP session",
+		func(p *Policy) *bool { return &p.PhoneChangeWithoutOTP }),
 	setting("SessionIdleTimeout", "session_idle_timeout_s", "seconds", secondsCodec, 15*time.Minute, positive,
 		"how long a portal session may go unused before it ends",
 		func(p *Policy) *time.Duration { return &p.SessionIdleTimeout }),

@@ -52,6 +52,11 @@ func legacyWithDefaults(p Policy) Policy {
 	}
 	def(&p.MaxPhones, 3)
 	defd(&p.PhoneCodeValidity, 2*time.Minute)
+	def(&p.PhoneCodeAttempts, 3) // added since, as the table fills them
+	def(&p.PhoneCodeSends, 5)
+	defd(&p.PhoneCodeSendWindow, time.Hour)
+	defd(&p.PhoneValidity, 365*day)
+	defd(&p.PhoneRenewalWindow, 365*day)
 	defd(&p.SessionIdleTimeout, 15*time.Minute)
 	defd(&p.SessionMaxLifetime, 12*time.Hour)
 	defd(&p.AuditRetention, 400*day) // added since, as the table fills them
@@ -72,6 +77,8 @@ func everyFieldChanged() Policy {
 		SuspendedRevokeAfter: 36 * time.Hour, ExpiredRevokeAfter: 59 * day,
 		RevocationReminders: []time.Duration{20 * day, 10 * day, 12*time.Hour + 1*time.Second},
 		ApprovalRequired:    true, MaxPhones: 5, PhoneCodeValidity: 90*time.Second + time.Nanosecond,
+		PhoneCodeAttempts: 5, PhoneCodeSends: 10, PhoneCodeSendWindow: 15 * time.Minute, PhoneValidity: 90 * day,
+		PhoneRenewalWindow: 30 * day, PhoneChangeWithoutOTP: true,
 		SessionIdleTimeout: 20*time.Minute + time.Millisecond, SessionMaxLifetime: 8 * time.Hour,
 		AllowShortSecrets: true, AuditRetention: 90 * day, AuditMaxEntries: 5000, NoNextCodeChallenge: true, RadiusPasswordAndCode: true, PasswordMinLength: 12, PasswordCost: 12,
 	}

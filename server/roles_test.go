@@ -389,7 +389,7 @@ func TestRoleOrgAdminDoesNoOperatorJob(t *testing.T) {
 		"sponsor":                 errOf(f.srv.Sponsor(f.ctx, o.olgaAs, server.Sponsorship{UserID: o.alice, Serial: pending.serial})),
 		"sell a licence key":      errOf(f.srv.CreateLicenceKey(f.ctx, o.olgaAs, pending.serial, 2)),
 		"register an app":         f.srv.CreateApplication(f.ctx, o.olgaAs, server.Application{ID: "own", Name: "Own", MinStrength: server.Strength{Credential: server.CredentialPassword, Level: 1}}),
-		"record proofing":         f.srv.RecordProofing(f.ctx, o.olgaAs, o.alice, server.ProofingPassed),
+		"record proofing":         errOf(f.srv.RecordProofing(f.ctx, o.olgaAs, o.alice, server.ProofingPassed)),
 		"revoke a pending token":  errOf(f.srv.Revoke(f.ctx, o.olgaAs, pending.serial)),
 		"suspend a pending token": errOf(f.srv.Suspend(f.ctx, o.olgaAs, pending.serial)),
 	} {

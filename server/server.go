@@ -30,6 +30,9 @@ type Server struct {
 	policy Policy
 	msgs   messages
 	sealer *sealer
+	// codeKey keys the HMAC under which phone and proofing codes are kept
+	// (codeHash).
+	codeKey []byte
 
 	gensMu sync.Mutex
 	gens   map[string]*oath.Generator // decoded seeds, by serial
@@ -62,7 +65,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.Clock = clock.System{}
 	}
 	p := cfg.Policy.withDefaults()
-	s := &Server{store: cfg.Store, clock: cfg.Clock, policy: p, msgs: newMessages(p), sealer: sl, gens: map[string]*oath.Generator{}}
+	s := &Server{store: cfg.Store, clock: cfg.Clock, policy: p, msgs: newMessages(p), sealer: sl, codeKey: deriveCodeKey(cfg.SeedKey),
+		gens: map[string]*oath.Generator{}}
 	if err := s.checkSeedKey(context.Background(), cfg.SeedKey); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

@@ -39,6 +39,8 @@ type Service interface {
 	Tokens
 	Sessions
 	Records
+	Phones
+	IdentityProofing
 }
 
 // Inventory is the operator's stock of tokens: seed-file imports,
@@ -105,6 +107,46 @@ type Sessions interface {
 	Logout(ctx context.Context, id string) error
 }
 
+// Phones is phone OTP, the second credential type: a user's phones, the
+// codes sent to them, logins and elevations with those codes, and the
+// annual subscription they log in under (docs/lifecycle.md, “Phone OTP and
+// identity proofing”). A connected account uses its parent's phones. Each
+// call is the user's own; a change of phones of an account that holds an
+// OTP credential takes the session ID of a phone or hardware OTP login of
+// the account ("" otherwise).
+type Phones interface {
+	// AddPhone registers a phone (E.164) by text or voice, and sends it a
+	// code to verify it with.
+	AddPhone(ctx context.Context, userID, number, method, sessionID string) (PhoneView, error)
+	// VerifyPhone verifies a phone with the code sent to it: only verified
+	// phones log in. The first starts the subscription.
+	VerifyPhone(ctx context.Context, userID, number, code string) (PhoneView, error)
+	RemovePhone(ctx context.Context, userID, number, sessionID string) error
+	// Phones lists the phones a user logs in with, and their subscription.
+	Phones(ctx context.Context, userID string) (PhonesView, error)
+	// SendPhoneCode sends (or sends again, replacing) a code to a phone: a
+	// login code to a verified phone, the verification code to another.
+	SendPhoneCode(ctx context.Context, userID, number string) (PhoneCodeSent, error)
+	// LoginWithPhone opens a phone OTP session with the password and a code.
+	LoginWithPhone(ctx context.Context, userID, password, number, code string) (Session, error)
+	// ElevateWithPhone raises a session to phone OTP with a code.
+	ElevateWithPhone(ctx context.Context, sessionID, number, code string) (Session, error)
+	// RenewPhoneSubscription renews the subscription for another period.
+	RenewPhoneSubscription(ctx context.Context, actor Actor, userID string) (PhonesView, error)
+}
+
+// IdentityProofing is the identity proofing a level 3 credential needs: an
+// administrator records the proofing service's outcome, and the user enters
+// the activation code a postal or live outcome yields.
+type IdentityProofing interface {
+	// RecordProofing records an outcome: passed, postal, live or failed.
+	// Only an administrator records one.
+	RecordProofing(ctx context.Context, actor Actor, userID, outcome string) (ProofingView, error)
+	// EnterProofingCode is the user entering the activation code.
+	EnterProofingCode(ctx context.Context, userID, code string) (ProofingView, error)
+	Proofing(ctx context.Context, userID string) (ProofingView, error)
+}
+
 // Records is what the server keeps and tells: its time, its policy, the
 // e-mails it sent, the audit log, and the sweep that applies due deadlines.
 type Records interface {
@@ -155,6 +197,19 @@ func CheckAdmin(a Actor, what string) error {
 	}
 	if !a.Admin {
 		return &Error{Code: CodeForbidden, Message: catalogueMessage(CodeForbidden), Detail: "only an administrator " + what}
+	}
+	return nil
+}
+
+// CheckSelf is CheckActor for a call a user makes for themselves only: it
+// also refuses a user acting for another (forbidden). An administrator may
+// act for anyone.
+func CheckSelf(a Actor, userID, what string) error {
+	if err := CheckActor(a); err != nil {
+		return err
+	}
+	if !a.Admin && a.ID != userID {
+		return &Error{Code: CodeForbidden, Message: catalogueMessage(CodeForbidden), Detail: "a user " + what + " only for themselves"}
 	}
 	return nil
 }

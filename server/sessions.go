@@ -105,6 +105,9 @@ func (s *Server) sessionEnd(tx Tx, ss Session, now time.Time) (time.Time, string
 	if !now.Before(end) {
 		return end, why, nil
 	}
+	if ss.Strength.Credential == CredentialPhoneOTP && ss.PhoneOwner != "" {
+		return s.phoneSessionEnd(tx, ss, now) // phone.go
+	}
 	if ss.Strength.Credential != CredentialHardwareOTP || ss.Serial == "" {
 		return time.Time{}, "", nil
 	}

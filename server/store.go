@@ -31,6 +31,9 @@ type Tx interface {
 	Account(userID string) (Account, error)
 	PutAccount(Account) error
 	Accounts() ([]Account, error)
+	// AccountsDue lists accounts whose NextEventAt is set and not after t,
+	// by NextEventAt then user ID.
+	AccountsDue(t time.Time) ([]Account, error)
 
 	Token(serial string) (Token, error)
 	PutToken(Token) error

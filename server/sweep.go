@@ -108,10 +108,15 @@ type SweepReport struct {
 	Revoked   int `json:"revoked"`
 	// AuditPruned is how many audit entries the retention policy deleted.
 	AuditPruned int `json:"audit_pruned,omitempty"`
+	// The phone OTP subscriptions' reminders, expiries and lapses.
+	PhoneReminders int `json:"phone_reminders,omitempty"`
+	PhoneExpired   int `json:"phone_expired,omitempty"`
+	PhoneLapsed    int `json:"phone_lapsed,omitempty"`
 }
 
 // Sweep applies every reminder, expiry and automatic revocation due at the
-// clock's now (see docs/lifecycle.md, “Automatic events”). Each event
+// clock's now, the tokens' and then the phone OTP subscriptions' (see
+// docs/lifecycle.md, “Automatic events”). Each event
 // happens at its own due time — its notification and audit entry carry that
 // time — so moving a virtual clock two years at once gives the same history
 // as sweeping every day. Then it applies the audit log's retention
@@ -136,6 +141,9 @@ func (s *Server) Sweep(ctx context.Context) (SweepReport, error) {
 		if err != nil {
 			return rep, fmt.Errorf("sweep of %s: %w", d.Serial, err)
 		}
+	}
+	if err := s.sweepAccounts(ctx, now, &rep); err != nil {
+		return rep, err
 	}
 	n, err := s.pruneAudit(ctx, now)
 	rep.AuditPruned = n
@@ -195,6 +203,13 @@ func (s *Server) applyDue(tx Tx, t *Token, now time.Time, rep *SweepReport) erro
 					note = noteRevokedSuspended
 				}
 				if err := s.notify(tx, ev.at, *acc, note, noteValues{serial: t.Serial}); err != nil {
+					return err
+				}
+				// The account's last credential may have gone with it.
+				if err := s.dropProofingWithoutCredential(tx, acc, ev.at, t.Serial); err != nil {
+					return err
+				}
+				if err := tx.PutAccount(*acc); err != nil {
 					return err
 				}
 			}

@@ -675,5 +675,9 @@ func (s *Server) revocationEffects(tx Tx, now time.Time, acc *Account, t Token, 
 	if err := s.resetPassword(tx, now, acc, t.Serial, temp); err != nil {
 		return err
 	}
+	// Losing the only credential means proofing again.
+	if err := s.dropProofingWithoutCredential(tx, acc, now, t.Serial); err != nil {
+		return err
+	}
 	return tx.PutAccount(*acc)
 }

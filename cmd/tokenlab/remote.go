@@ -110,7 +110,8 @@ func (a *app) remoteCommands() []*cobra.Command {
 		a.lifecycleCommand("revoke", "Revoke a token for good"), a.lifecycleCommand("renew", "Renew a token for another year"),
 		a.adminTokenCommand("reset", "Unblock a token's activation and resync after too many failed attempts"),
 		a.adminTokenCommand("approve", "Approve a token that is Pending Approval"),
-		a.clockCommand(), a.notificationsCommand(), a.passwordCommand()}
+		a.clockCommand(), a.notificationsCommand(), a.passwordCommand(),
+		a.phoneCommand(), a.proofingCommand()}
 }
 
 func (a *app) printToken(v server.TokenView, asJSON bool, verb string) error {
@@ -499,6 +500,9 @@ prints what it did.`,
 			line := fmt.Sprintf("%s (%s clock)", cs.Now.UTC().Format(time.RFC3339), kind)
 			if cs.Sweep != nil && *cs.Sweep != (server.SweepReport{}) {
 				line += fmt.Sprintf("; sweep: %d reminders, %d expired, %d revoked", cs.Sweep.Reminders, cs.Sweep.Expired, cs.Sweep.Revoked)
+				if r := cs.Sweep; r.PhoneReminders+r.PhoneExpired+r.PhoneLapsed > 0 {
+					line += fmt.Sprintf("; phone OTP subscriptions: %d reminders, %d expired, %d lapsed", r.PhoneReminders, r.PhoneExpired, r.PhoneLapsed)
+				}
 				if cs.Sweep.AuditPruned > 0 {
 					line += fmt.Sprintf(", %d audit entries pruned", cs.Sweep.AuditPruned)
 				}

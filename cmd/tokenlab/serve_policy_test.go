@@ -161,6 +161,8 @@ func TestPolicyFileRoundTrip(t *testing.T) {
 	p.Validity, p.ExpiryReminder, p.SuspendedRevokeAfter, p.ExpiredRevokeAfter = 730*24*time.Hour, 2400*time.Minute, 45*24*time.Hour, 59*24*time.Hour
 	p.RevocationReminders = []time.Duration{20 * 24 * time.Hour, 10 * 24 * time.Hour, 12 * time.Hour}
 	p.ApprovalRequired, p.MaxPhones, p.PhoneCodeValidity = true, 5, 90*time.Second+time.Millisecond
+	p.PhoneCodeAttempts, p.PhoneCodeSends, p.PhoneCodeSendWindow = 4, 8, 20*time.Minute
+	p.PhoneValidity, p.PhoneRenewalWindow, p.PhoneChangeWithoutOTP = 90*24*time.Hour, 30*24*time.Hour, true
 	p.SessionIdleTimeout, p.SessionMaxLifetime = 30*time.Minute, 8*time.Hour
 	p.AllowShortSecrets, p.AuditRetention, p.AuditMaxEntries = true, -24*time.Hour, 5000
 	p.NoNextCodeChallenge, p.RadiusPasswordAndCode = true, true

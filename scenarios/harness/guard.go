@@ -38,6 +38,19 @@ var methodRoles = map[string][]Role{
 	"Access":            {Portal},
 	"Logout":            {Portal},
 
+	"AddPhone":               {Phone},
+	"VerifyPhone":            {Phone},
+	"RemovePhone":            {Phone},
+	"Phones":                 {Phone},
+	"SendPhoneCode":          {Phone},
+	"LoginWithPhone":         {Phone},
+	"ElevateWithPhone":       {Phone},
+	"RenewPhoneSubscription": {Phone},
+
+	"RecordProofing":    {Proofing},
+	"EnterProofingCode": {Proofing},
+	"Proofing":          {Proofing},
+
 	"Verify":  {Verify},
 	"Resync":  {Resync},
 	"Suspend": {Suspend},
@@ -255,6 +268,61 @@ func (g *guard) Access(ctx context.Context, id, appID string) error {
 func (g *guard) Logout(ctx context.Context, id string) error {
 	g.need("Logout")
 	return g.t.Logout(ctx, id)
+}
+
+func (g *guard) AddPhone(ctx context.Context, userID, number, method, sessionID string) (server.PhoneView, error) {
+	g.need("AddPhone")
+	return g.t.AddPhone(ctx, userID, number, method, sessionID)
+}
+
+func (g *guard) VerifyPhone(ctx context.Context, userID, number, code string) (server.PhoneView, error) {
+	g.need("VerifyPhone")
+	return g.t.VerifyPhone(ctx, userID, number, code)
+}
+
+func (g *guard) RemovePhone(ctx context.Context, userID, number, sessionID string) error {
+	g.need("RemovePhone")
+	return g.t.RemovePhone(ctx, userID, number, sessionID)
+}
+
+func (g *guard) Phones(ctx context.Context, userID string) (server.PhonesView, error) {
+	g.need("Phones")
+	return g.t.Phones(ctx, userID)
+}
+
+func (g *guard) SendPhoneCode(ctx context.Context, userID, number string) (server.PhoneCodeSent, error) {
+	g.need("SendPhoneCode")
+	return g.t.SendPhoneCode(ctx, userID, number)
+}
+
+func (g *guard) LoginWithPhone(ctx context.Context, userID, password, number, code string) (server.Session, error) {
+	g.need("LoginWithPhone")
+	return g.t.LoginWithPhone(ctx, userID, password, number, code)
+}
+
+func (g *guard) ElevateWithPhone(ctx context.Context, sessionID, number, code string) (server.Session, error) {
+	g.need("ElevateWithPhone")
+	return g.t.ElevateWithPhone(ctx, sessionID, number, code)
+}
+
+func (g *guard) RenewPhoneSubscription(ctx context.Context, actor server.Actor, userID string) (server.PhonesView, error) {
+	g.need("RenewPhoneSubscription")
+	return g.t.RenewPhoneSubscription(ctx, actor, userID)
+}
+
+func (g *guard) RecordProofing(ctx context.Context, actor server.Actor, userID, outcome string) (server.ProofingView, error) {
+	g.need("RecordProofing")
+	return g.t.RecordProofing(ctx, actor, userID, outcome)
+}
+
+func (g *guard) EnterProofingCode(ctx context.Context, userID, code string) (server.ProofingView, error) {
+	g.need("EnterProofingCode")
+	return g.t.EnterProofingCode(ctx, userID, code)
+}
+
+func (g *guard) Proofing(ctx context.Context, userID string) (server.ProofingView, error) {
+	g.need("Proofing")
+	return g.t.Proofing(ctx, userID)
 }
 
 func (g *guard) Now(ctx context.Context) (time.Time, error) {

@@ -56,6 +56,12 @@ const (
 	// accounts, partner applications and their terms, portal logins,
 	// sessions and elevation.
 	Portal Role = "portal"
+	// Phone: phone OTP — registering and verifying phones, login codes,
+	// phone logins and elevation, the subscription.
+	Phone Role = "phone"
+	// Proofing: identity proofing — the bureau's outcome, the activation
+	// code the user enters.
+	Proofing Role = "proofing"
 	// NextCode: a code outside the login window but inside the sync window
 	// is answered with a request for the next code (RADIUS
 	// Access-Challenge), which World.AnswerChallenge answers.
@@ -63,7 +69,7 @@ const (
 )
 
 // AllRoles are the roles, in the order reports list them.
-var AllRoles = []Role{Provision, Verify, Reasons, Lockout, Activate, Resync, Suspend, Revoke, Expiry, Clock, Inspect, Portal, NextCode}
+var AllRoles = []Role{Provision, Verify, Reasons, Lockout, Activate, Resync, Suspend, Revoke, Expiry, Clock, Inspect, Portal, Phone, Proofing, NextCode}
 
 // label is the Ginkgo label of a spec that needs the role.
 func (r Role) label() string { return "needs-" + string(r) }
@@ -139,6 +145,8 @@ var overRadius = map[Role]string{
 	Clock:    "the system's clock is real",
 	Inspect:  "a token's state, the policy and notifications cannot be read through RADIUS",
 	Portal:   "RADIUS has no portal accounts, applications or sessions",
+	Phone:    "RADIUS cannot register phones or send phone codes",
+	Proofing: "RADIUS cannot record identity proofing",
 	NextCode: "whether the system asks for the next code is not known",
 }
 

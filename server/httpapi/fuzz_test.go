@@ -21,14 +21,18 @@ import (
 func FuzzRequests(f *testing.F) {
 	var bodyRoutes []httpapi.Route
 	for _, r := range httpapi.Routes() {
-		if r.Method == "POST" && r.Path != "/v1/inventory" {
+		if (r.Method == "POST" || r.Method == "DELETE") && r.Path != "/v1/inventory" {
 			bodyRoutes = append(bodyRoutes, r)
 		}
 	}
 	for i := range bodyRoutes {
 		for _, b := range []string{`{}`, `{"user_id":"u","otp":"12345678"}`, `{"by":"admin"}`, `{"advance":"1d"}`, `[1,2]`, `{"user_id":1}`, `{"x":`, ``, `null`, `"s"`,
 			`{"user_id":"u","User_Id":"v"}`, `{"user_id":"u","user_id":"v"}`, `{"by":"user","BY":"admin"}`,
-			`{"min_strength":{"level":1,"level":2}}`, `{"u\u017fer_id":"v"}`} {
+			`{"min_strength":{"level":1,"level":2}}`, `{"u\u017fer_id":"v"}`,
+			`{"number":"+17035550100","method":"text"}`, `{"number":"+17035550100","method":"voice","session_id":"s1"}`,
+			`{"user_id":"u","number":"+17035550100"}`, `{"code":"123456"}`, `{"code":"ABCDEFGHJK"}`, `{"outcome":"postal"}`,
+			`{"user_id":"u","password":"long password","phone":"+17035550100","phone_code":"123456"}`,
+			`{"phone":"+17035550100","phone_code":"123456","otp":"12345678"}`, `{"session_id":"s1","Session_ID":"s2"}`} {
 			f.Add(uint8(i), []byte(b))
 		}
 	}
@@ -39,7 +43,7 @@ func FuzzRequests(f *testing.F) {
 	f.Cleanup(func() { srv.Close() })
 	h := httpapi.New(srv, httpapi.Options{AdminToken: adminToken, VirtualClock: clk})
 	send := func(r httpapi.Route, body []byte) (string, *httptest.ResponseRecorder) {
-		path := strings.NewReplacer("{serial}", "T1", "{id}", "s1", "{user_id}", "u").Replace(r.Path)
+		path := strings.NewReplacer("{serial}", "T1", "{id}", "s1", "{user_id}", "u", "{number}", "+17035550100").Replace(r.Path)
 		req := httptest.NewRequest(r.Method, path, strings.NewReader(string(body)))
 		req.Header.Set("Authorization", "Bearer "+adminToken)
 		rec := httptest.NewRecorder()

@@ -552,15 +552,20 @@ func (a *api) verifyCode(w http.ResponseWriter, r *http.Request) error {
 
 func (a *api) login(w http.ResponseWriter, r *http.Request) error {
 	var b struct {
-		UserID   string `json:"user_id"`
-		Password string `json:"password"`
-		OTP      string `json:"otp"`
+		UserID    string `json:"user_id"`
+		Password  string `json:"password"`
+		OTP       string `json:"otp"`
+		Phone     string `json:"phone"`
+		PhoneCode string `json:"phone_code"`
 	}
 	if err := decode(r, &b); err != nil {
 		return err
 	}
 	if err := need("user_id", b.UserID, "password", b.Password); err != nil {
 		return err
+	}
+	if byPhone, err := phoneFields(b.OTP, b.Phone, b.PhoneCode); err != nil || byPhone {
+		return a.loginWithPhone(w, r, b.UserID, b.Password, b.Phone, b.PhoneCode, err)
 	}
 	s, err := a.srv.Login(r.Context(), b.UserID, b.Password, b.OTP)
 	if b.OTP != "" {
@@ -588,10 +593,15 @@ func (a *api) getSession(w http.ResponseWriter, r *http.Request) error {
 
 func (a *api) elevate(w http.ResponseWriter, r *http.Request) error {
 	var b struct {
-		OTP string `json:"otp"`
+		OTP       string `json:"otp"`
+		Phone     string `json:"phone"`
+		PhoneCode string `json:"phone_code"`
 	}
 	if err := decode(r, &b); err != nil {
 		return err
+	}
+	if byPhone, err := phoneFields(b.OTP, b.Phone, b.PhoneCode); err != nil || byPhone {
+		return a.elevateWithPhone(w, r, b.Phone, b.PhoneCode, err)
 	}
 	if err := need("otp", b.OTP); err != nil {
 		return err

@@ -55,6 +55,12 @@ func (t *countingTx) Accounts() ([]server.Account, error) {
 	return v, err
 }
 
+func (t *countingTx) AccountsDue(at time.Time) ([]server.Account, error) {
+	v, err := t.Tx.AccountsDue(at)
+	t.add(len(v))
+	return v, err
+}
+
 func (t *countingTx) Tokens(f server.TokenFilter) ([]server.Token, error) {
 	v, err := t.Tx.Tokens(f)
 	t.add(len(v))

@@ -12,9 +12,9 @@
 //   - The service credential (optional) is for a portal that fronts users:
 //     it may run the user flows (activate, verify, sessions, a password
 //     change, a user's own resync, suspend, enable, revoke and renew,
-//     accepting terms) and what an organization administrator does, but
+//     accepting terms, phones and proofing codes) and what an organization administrator does, but
 //     none of the administrator actions (inventory, sponsorships, licence
-//     keys, applications, resets, approvals, "by":"admin", the clock, the
+//     keys, applications, resets, approvals, "by":"admin", proofing outcomes, the clock, the
 //     outbox, the audit log). It always names who acts (user_id, or "by"):
 //     only the administrator credential may leave a token action to the
 //     token's owner, or create an account with no "by".

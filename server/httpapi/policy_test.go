@@ -45,6 +45,9 @@ func legacyPolicyDocument(p server.Policy) map[string]any {
 		"allow_short_secrets": p.AllowShortSecrets, "audit_retention_days": days(p.AuditRetention),
 		"audit_max_entries": p.AuditMaxEntries, "no_next_code_challenge": p.NoNextCodeChallenge,
 		"radius_password_and_code": p.RadiusPasswordAndCode, "password_min_length": p.PasswordMinLength,
+		"phone_code_attempts": p.PhoneCodeAttempts, "phone_code_sends": p.PhoneCodeSends,
+		"phone_code_send_window_s": p.PhoneCodeSendWindow.Seconds(), "phone_validity_days": days(p.PhoneValidity),
+		"phone_renewal_window_days": days(p.PhoneRenewalWindow), "phone_change_without_otp": p.PhoneChangeWithoutOTP,
 	}
 }
 
@@ -62,6 +65,8 @@ var policies = map[string]server.Policy{
 		SessionIdleTimeout: 30 * time.Minute, SessionMaxLifetime: 8*time.Hour + time.Second, PasswordCost: 4,
 		AllowShortSecrets: true, AuditRetention: 90*24*time.Hour + time.Hour, AuditMaxEntries: 5000,
 		NoNextCodeChallenge: true, RadiusPasswordAndCode: true, PasswordMinLength: 12,
+		PhoneCodeAttempts: 4, PhoneCodeSends: 9, PhoneCodeSendWindow: 20*time.Minute + time.Millisecond,
+		PhoneValidity: 90*24*time.Hour + time.Minute, PhoneRenewalWindow: 30 * 24 * time.Hour, PhoneChangeWithoutOTP: true,
 	},
 }
 

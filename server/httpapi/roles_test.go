@@ -12,7 +12,7 @@ import (
 
 // account creates an account in an organization with a role, with the
 // administrator credential.
-func (e *env) account(user, org string, role server.Role) {
+func (e *env) orgAccount(user, org string, role server.Role) {
 	e.t.Helper()
 	s, b := e.do("POST", "/v1/accounts", adminToken, map[string]string{"user_id": user, "email": user + "@example.com",
 		"first_name": "A", "last_name": "B", "password": "long password", "organization": org, "role": string(role)})
@@ -22,7 +22,7 @@ func (e *env) account(user, org string, role server.Role) {
 // activeMember is activeUser for an account of an organization.
 func (e *env) activeMember(user, org, serial string) {
 	e.t.Helper()
-	e.account(user, org, server.RoleUser)
+	e.orgAccount(user, org, server.RoleUser)
 	s, b := e.do("POST", "/v1/inventory", adminToken, serial+", "+secretHex+", TOTP, 8, 30\n")
 	e.ok(s, b, 201)
 	s, b = e.do("POST", "/v1/sponsorships", adminToken, map[string]string{"user_id": user, "serial": serial})
@@ -60,7 +60,7 @@ func (e *env) refusedWith(status int, body []byte, wantStatus int, code server.C
 // was. The administrator credential acts for anyone.
 func TestRoleOrgAdminOverHTTP(t *testing.T) {
 	e := newEnv(t, true)
-	e.account("olga", "Acme", server.RoleOrgAdmin)
+	e.orgAccount("olga", "Acme", server.RoleOrgAdmin)
 	e.activeMember("alice", "Acme", "ACME1")
 	e.activeMember("bob", "Globex", "GLOBEX1")
 
@@ -162,7 +162,7 @@ func TestRoleOrgAdminOverHTTP(t *testing.T) {
 	}
 
 	// Connections: only accounts of their organization.
-	e.account("bob2", "Globex", server.RoleUser)
+	e.orgAccount("bob2", "Globex", server.RoleUser)
 	s, b = e.do("POST", "/v1/connections", serviceToken, map[string]any{"parent_id": "bob", "child_id": "bob2", "by": olga})
 	e.refusedWith(s, b, 403, server.CodeForbidden)
 	s, b = e.do("POST", "/v1/connections", serviceToken, map[string]any{"parent_id": "bob", "child_id": "bob2", "by": "admin"})
@@ -191,7 +191,7 @@ func TestRoleOrgAdminOverHTTP(t *testing.T) {
 // on nothing.
 func TestRoleByIsCheckedOverHTTP(t *testing.T) {
 	e := newEnv(t, true)
-	e.account("olga", "Acme", server.RoleOrgAdmin)
+	e.orgAccount("olga", "Acme", server.RoleOrgAdmin)
 	e.activeMember("alice", "Acme", "ACME1")
 	for _, body := range []string{
 		`{"by":"king","user_id":"olga"}`,
@@ -230,7 +230,7 @@ func TestRoleByIsCheckedOverHTTP(t *testing.T) {
 func TestPasswordChangeOverHTTP(t *testing.T) {
 	e := newEnv(t, true)
 	e.activeMember("tina", "Acme", "TINA1")
-	e.account("ulf", "Acme", server.RoleUser) // password "long password"
+	e.orgAccount("ulf", "Acme", server.RoleUser) // password "long password"
 	s, b := e.do("POST", "/v1/applications", adminToken, map[string]any{"id": "dash", "name": "Dashboard",
 		"min_strength": map[string]any{"credential": "password", "level": 1}})
 	e.ok(s, b, 201)

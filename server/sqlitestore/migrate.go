@@ -98,6 +98,13 @@ CREATE TABLE organization_terms (
 	PRIMARY KEY (organization, app_id)
 );
 `,
+	// 5: when the sweep next has something to do for an account (its phone
+	// OTP subscription's reminders, expiry and lapse), as for a token.
+	// Accounts written before have no subscription: nothing scheduled.
+	`
+ALTER TABLE accounts ADD COLUMN next_event_at INTEGER; -- unix nanoseconds; NULL: nothing scheduled
+CREATE INDEX accounts_next_event_at ON accounts(next_event_at);
+`,
 }
 
 // migrate brings the schema up to date in one write transaction (BEGIN

@@ -159,8 +159,8 @@ func (t *tx) Account(userID string) (server.Account, error) {
 
 func (t *tx) PutAccount(a server.Account) error {
 	data, err := putData(t, fmt.Sprintf("account %q", a.UserID),
-		`INSERT INTO accounts (user_id, data) VALUES (?, ?)
-		ON CONFLICT (user_id) DO UPDATE SET data = excluded.data`, a, a.UserID)
+		`INSERT INTO accounts (user_id, next_event_at, data) VALUES (?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET next_event_at = excluded.next_event_at, data = excluded.data`, a, a.UserID, nanos(a.NextEventAt))
 	if err == nil {
 		t.rows.wrote(rowKey{"accounts", a.UserID}, data, nil)
 	}
@@ -169,6 +169,12 @@ func (t *tx) PutAccount(a server.Account) error {
 
 func (t *tx) Accounts() ([]server.Account, error) {
 	return list[server.Account](t, "accounts", nil, `SELECT 0, data FROM accounts ORDER BY user_id`)
+}
+
+func (t *tx) AccountsDue(at time.Time) ([]server.Account, error) {
+	return list[server.Account](t, "accounts due", nil,
+		`SELECT 0, data FROM accounts WHERE next_event_at IS NOT NULL AND next_event_at <= ?
+		ORDER BY next_event_at, user_id`, at.UnixNano())
 }
 
 func (t *tx) Token(serial string) (server.Token, error) {

@@ -27,10 +27,15 @@ func fullAccount(userID string) server.Account {
 		TemporaryPassword: true, RememberToken: true, Proofed: true,
 		Proofing: &server.Proofing{Outcome: "postal", CodeHash: []byte("hash"), At: at(1).In(zone)},
 		Phones: []server.Phone{
-			{Number: "+15550100", Method: "text", CodeHash: []byte{9, 8}, CodeExpires: at(2), AddedAt: at(3)},
-			{Number: "+15550101", Method: "voice", AddedAt: at(4)},
+			{ID: 7, Number: "+15550100", Method: "text", Verified: true, VerifiedAt: at(5).In(zone), CodeHash: []byte{9, 8},
+				CodeExpires: at(2), CodeFor: "child-of-" + userID, CodeAttempts: 2, AddedAt: at(3)},
+			{ID: 8, Number: "+15550101", Method: "voice", AddedAt: at(4)},
 		},
 		ParentID: "parent-of-" + userID, CreatedAt: at(0),
+		PhoneSubscription: &server.PhoneSubscription{StartedAt: at(5), ExpiresAt: at(6).In(zone), Expired: true,
+			LapsedAt: at(7), Epoch: 3, Reminders: []string{"r1"}},
+		PhoneSends:  []server.PhoneSend{{Number: "+15550100", At: at(8).In(zone)}},
+		LastPhoneID: 8, NextEventAt: at(9),
 	}
 }
 
@@ -63,7 +68,8 @@ func fullApplication(id string) server.Application {
 
 func fullSession(id string) server.Session {
 	return server.Session{ID: id, UserID: "u1", Strength: server.Strength{Credential: server.CredentialPhoneOTP, Level: 2},
-		CreatedAt: at(1), LastUsedAt: at(3).In(zone), Serial: "T1", TokenEpoch: 2, EndedAt: at(2), MustChangePassword: true}
+		CreatedAt: at(1), LastUsedAt: at(3).In(zone), Serial: "T1", TokenEpoch: 2,
+		Phone: "+15550100", PhoneOwner: "u0", PhoneID: 7, PhoneEpoch: 3, EndedAt: at(2), MustChangePassword: true}
 }
 
 // fullNotification has no ID: the store gives it one.

@@ -624,6 +624,70 @@ func (h *harness) testTokensDue(t *testing.T) {
 	})
 }
 
+// testAccountsDue: AccountsDue lists the accounts whose next event is set
+// and not after the time, by next event then user ID, as TokensDue does
+// tokens.
+func (h *harness) testAccountsDue(t *testing.T) {
+	s := h.fresh(t)
+	acct := func(id string, next time.Time) server.Account {
+		return server.Account{UserID: id, Email: id + "@example.org", NextEventAt: next}
+	}
+	putAll(t, s, server.Tx.PutAccount, acct("a", at(10)), acct("b", at(5).In(zone)), acct("c", time.Time{}), acct("d", at(10)))
+	ids := func(as []server.Account) []string {
+		out := []string{}
+		for _, a := range as {
+			out = append(out, a.UserID)
+		}
+		return out
+	}
+	cases := []struct {
+		t    time.Time
+		want []string
+	}{
+		{at(5).Add(-time.Nanosecond), []string{}},
+		{at(5), []string{"b"}},
+		{at(10), []string{"b", "a", "d"}},
+		{at(1000000), []string{"b", "a", "d"}},
+	}
+	for _, r := range readers(s) {
+		err := r.run(t.Context(), func(tx server.Tx) error {
+			for _, c := range cases {
+				as, err := tx.AccountsDue(c.t)
+				if err != nil {
+					return err
+				}
+				if got := ids(as); !slices.Equal(got, c.want) {
+					t.Errorf("%s: due at %v: got %v, want %v", r.name, c.t, got, c.want)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", r.name, err)
+		}
+	}
+	// In an Update, after its own writes: one event cleared, one moved.
+	update(t, s, func(tx server.Tx) error {
+		a, err1 := tx.Account("a")
+		c, err2 := tx.Account("c")
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		a.NextEventAt, c.NextEventAt = time.Time{}, at(1)
+		if err := errors.Join(tx.PutAccount(a), tx.PutAccount(c)); err != nil {
+			return err
+		}
+		as, err := tx.AccountsDue(at(20))
+		if err != nil {
+			return err
+		}
+		if got, want := ids(as), []string{"c", "b", "d"}; !slices.Equal(got, want) {
+			t.Errorf("due in the update that changed them: got %v, want %v", got, want)
+		}
+		return nil
+	})
+}
+
 // testSessions: a user's sessions, oldest first whatever the order they
 // were put in; ending one keeps its place.
 func (h *harness) testSessions(t *testing.T) {

@@ -42,6 +42,7 @@ func RunTests(t *testing.T, open func(t *testing.T, dir string) server.Store, op
 		{"Tokens", h.testTokens},
 		{"TokensOfOwnersInUpdates", h.testTokensOfOwnersInUpdates},
 		{"TokensDue", h.testTokensDue},
+		{"AccountsDue", h.testAccountsDue},
 		{"Sessions", h.testSessions},
 		{"Notifications", h.testNotifications},
 		{"Audit", h.testAudit},

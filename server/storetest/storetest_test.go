@@ -242,6 +242,12 @@ func (t *memTx) Account(id string) (server.Account, error) { return get(t.d.acco
 func (t *memTx) PutAccount(a server.Account) error         { return put(t, t.d.accounts, a.UserID, a) }
 func (t *memTx) Accounts() ([]server.Account, error)       { return sorted(t.d.accounts, nil), nil }
 
+func (t *memTx) AccountsDue(at time.Time) ([]server.Account, error) {
+	as := sorted(t.d.accounts, func(a server.Account) bool { return !a.NextEventAt.IsZero() && !a.NextEventAt.After(at) })
+	slices.SortStableFunc(as, func(a, b server.Account) int { return a.NextEventAt.Compare(b.NextEventAt) })
+	return as, nil
+}
+
 func (t *memTx) Token(serial string) (server.Token, error) {
 	if t.flaw == "aliases" {
 		if k, ok := t.d.tokens[serial]; ok {
