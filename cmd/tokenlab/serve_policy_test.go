@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +252,26 @@ func TestPolicyFileApprovalRequired(t *testing.T) {
 	}
 	if _, err := c.Verify(ctx, "ann", code(cs.Now)); err != nil {
 		t.Fatalf("after the approval: %v", err)
+	}
+}
+
+// TestPolicyScenariosFollowThePolicyFile runs the scenario suites' policy
+// specs against serve --policy with a lockout threshold of 3 and a login
+// window of 2: they read the rules from the server, so they pass, and a
+// server that ignored the file (5 and 1) would fail them.
+func TestPolicyScenariosFollowThePolicyFile(t *testing.T) {
+	bin := buildBinary(t)
+	file := writePolicy(t, `{"lockout_threshold": 3, "login_window": 2}`)
+	_, url := startServe(t, bin, "--data", t.TempDir(), "--admin-token", policyAdmin, "--virtual-clock", "--policy", file)
+	if got := getPolicy(t, url); !regexp.MustCompile(`"lockout_threshold":\s*3,`).MatchString(got) || !regexp.MustCompile(`"login_window":\s*2,`).MatchString(got) {
+		t.Fatalf("the server's policy: %s", got)
+	}
+	cmd := exec.Command(bin, "scenarios", "--target", url, "--admin-token", policyAdmin, "--label-filter", "policy", "-v")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("tokenlab scenarios --label-filter policy: %v\n%s", err, out)
+	}
+	if !regexp.MustCompile(`Ran 2 of \d+ Specs`).Match(out) {
+		t.Fatalf("want the two policy specs run:\n%s", out)
 	}
 }
