@@ -45,6 +45,20 @@ var _ = flow(func(w *harness.World) {
 				Expect(ver.Serial).To(Equal(dev.Serial()))
 			})
 
+			It("Given a child account whose own token was revoked, When it is connected to the parent, Then it logs in with the parent's token", w.Needs(harness.Activate, harness.Revoke), func() {
+				own := w.NewDevice()
+				w.Sponsor(child, own)
+				_, err := w.Activate(child, own)
+				Expect(err).NotTo(HaveOccurred())
+				_, err = w.T.Revoke(w.Ctx, harness.Admin, own.Serial())
+				Expect(err).NotTo(HaveOccurred())
+				_, err = w.T.Connect(w.Ctx, server.AsUser(parent), parent, child)
+				Expect(err).NotTo(HaveOccurred())
+				ver, err := w.Login(child, dev)
+				Expect(err).NotTo(HaveOccurred())
+				Expect(ver.Serial).To(Equal(dev.Serial()), "the child logs in with the parent's token, not its revoked own")
+			})
+
 			It("Given connected accounts, When the parent enters the code the child just used, Then it is refused with otp_replayed: the token's steps are shared", func() {
 				_, err := w.T.Connect(w.Ctx, server.AsUser(parent), parent, child)
 				Expect(err).NotTo(HaveOccurred())
