@@ -86,15 +86,20 @@ var _ = flow(func(w *harness.World) {
 			w.ExpectRefusal(err, server.CodeSerialIncorrect)
 		})
 
-		It("needs the terms and conditions of the sponsoring application accepted first", w.Needs(harness.Portal), func() {
-			app := "app-" + user
+		It("needs the terms and conditions of the sponsoring application accepted first, by the organization's administrator", w.Needs(harness.Portal), func() {
+			// Terms are accepted for an organization, so the spec has its
+			// own: a member who activates and an administrator who accepts.
+			org := w.Organization()
+			member := w.NewUser(func(n *server.NewAccount) { n.Organization = org })
+			orgAdmin := w.NewUser(func(n *server.NewAccount) { n.Organization, n.Role = org, server.RoleOrgAdmin })
+			app := "app-" + member
 			Expect(w.T.CreateApplication(w.Ctx, harness.Admin, server.Application{ID: app, Name: "Partner app", Terms: "The terms.",
 				MinStrength: server.Strength{Credential: server.CredentialHardwareOTP, Level: server.LevelUnproofed}})).To(Succeed())
-			w.Sponsor(user, dev, func(sp *server.Sponsorship) { sp.ApplicationID = app })
-			_, err := w.Activate(user, dev)
+			w.Sponsor(member, dev, func(sp *server.Sponsorship) { sp.ApplicationID = app })
+			_, err := w.Activate(member, dev)
 			w.ExpectRefusal(err, server.CodeActionUnavailable)
-			Expect(w.T.AcceptTerms(w.Ctx, user, app)).To(Succeed())
-			_, err = w.Activate(user, dev)
+			Expect(w.T.AcceptTerms(w.Ctx, orgAdmin, app)).To(Succeed())
+			_, err = w.Activate(member, dev)
 			Expect(err).NotTo(HaveOccurred())
 		})
 

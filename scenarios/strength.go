@@ -13,13 +13,18 @@ var _ = flow(func(w *harness.World) {
 		var (
 			user string
 			dev  *harness.Device
+			// orgAdmin accepts terms for the user's organization, which is
+			// unique to the spec: an acceptance counts for everyone in it.
+			orgAdmin string
 			// The applications, unique to the spec: a dashboard any login
 			// opens, one that needs a hardware OTP (level 2) and has terms,
 			// and one that needs a level 3 hardware OTP.
 			portal, otpApp, level3 string
 		)
 		BeforeEach(func() {
-			user, dev = w.ActiveUser()
+			org := w.Organization()
+			user, dev = w.ActiveMember(org)
+			orgAdmin = w.NewUser(func(n *server.NewAccount) { n.Organization, n.Role = org, server.RoleOrgAdmin })
 			portal, otpApp, level3 = "app-portal-"+user, "app-otp-"+user, "app-l3-"+user
 			for _, app := range []server.Application{
 				{ID: portal, Name: "Dashboard", MinStrength: server.Strength{Credential: server.CredentialPassword, Level: 1}},
@@ -38,8 +43,8 @@ var _ = flow(func(w *harness.World) {
 			return ss
 		}
 
-		When("the user has accepted the hardware OTP application's terms", func() {
-			BeforeEach(func() { Expect(w.T.AcceptTerms(w.Ctx, user, otpApp)).To(Succeed()) })
+		When("the organization administrator has accepted the hardware OTP application's terms", func() {
+			BeforeEach(func() { Expect(w.T.AcceptTerms(w.Ctx, orgAdmin, otpApp)).To(Succeed()) })
 
 			It("Given a login without OTP, When the user opens a password-level application, Then it opens, But a hardware OTP application refuses it with strength_insufficient", func() {
 				ss := skipOTP()
@@ -68,11 +73,11 @@ var _ = flow(func(w *harness.World) {
 			})
 		})
 
-		It("Given a login with the token, When the user opens an application whose terms they have not accepted, Then it is refused with terms_not_accepted", func() {
+		It("Given a login with the token, When the user opens an application whose terms their organization has not accepted, Then it is refused with terms_not_accepted, And it opens once their Organization Administrator accepts them", func() {
 			ss, err := w.T.Login(w.Ctx, user, w.PasswordOf(user), dev.Press())
 			Expect(err).NotTo(HaveOccurred())
 			w.ExpectRefusal(w.T.Access(w.Ctx, ss.ID, otpApp), server.CodeTermsNotAccepted)
-			Expect(w.T.AcceptTerms(w.Ctx, user, otpApp)).To(Succeed())
+			Expect(w.T.AcceptTerms(w.Ctx, orgAdmin, otpApp)).To(Succeed())
 			Expect(w.T.Access(w.Ctx, ss.ID, otpApp)).To(Succeed())
 		})
 

@@ -88,6 +88,7 @@ func TestHelpersNeedTheirRoles(t *testing.T) {
 	for name, f := range map[string]func(){
 		"ActiveUser":      func() { w.ActiveUser() },
 		"FreshUser":       func() { w.FreshUser() },
+		"ActiveMember":    func() { w.ActiveMember("org") },
 		"NewDevice":       func() { w.NewDevice() },
 		"AnswerChallenge": func() { _, _ = w.AnswerChallenge(nil, "") },
 		"WaitForNextCode": func() { w.WaitForNextCode() },
