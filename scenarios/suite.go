@@ -2,7 +2,8 @@
 // like the hardware token guide ("Given a sponsored token, When the user
 // enters the serial and two consecutive codes, Then …"), one file per flow,
 // each labelled by its flow (activation, login, lockout, resync, suspension,
-// expiry, revocation, multi-account, strength, sessions, drift).
+// expiry, revocation, multi-account, strength, sessions, drift, phone,
+// proofing, password, roles, policy, faults).
 //
 // The same specs run against every target of harness.Selected(): in make
 // test the in-process server through its Go API, over HTTP, over RADIUS

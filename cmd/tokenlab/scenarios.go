@@ -15,7 +15,8 @@ func (a *app) scenariosCommand() *cobra.Command {
 		Use:   "scenarios [--target URL] [--provision P] [--label-filter EXPR] [--junit-report FILE] [--json-report FILE]",
 		Short: "Run the scenario suites against the built-in server or a server under test",
 		Long: `Run the scenario suites (activation, login, lockout, resync, suspension, expiry,
-revocation, multi-account, strength, sessions, drift) in this process. Without --target
+revocation, multi-account, strength, sessions, drift, phone, proofing, password,
+roles, policy, faults) in this process. Without --target
 they run against the in-process server: through its Go API, over HTTP, over
 RADIUS, and over RADIUS as a minimal target. With --target URL (or
 TOKENLAB_TARGET) they run against that tokenlab server, with the
