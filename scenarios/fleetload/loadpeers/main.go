@@ -1,0 +1,261 @@
+// Command loadpeers runs the same fleet load (scenarios/fleetload) against
+// tokenlab's RADIUS front and against FreeRADIUS with pam_oath, one after
+// the other in one run, with the same fleet size, concurrency and
+// duration, and prints the two as Markdown table rows with their ratio:
+// what `make load-peers` runs, for docs/performance.md.
+//
+//	go run ./scenarios/fleetload/loadpeers --tokenlab bin/tokenlab --fleet 3000 --concurrency 16 --duration 20s
+//
+// tokenlab is a fresh `tokenlab serve --virtual-clock --radius` on
+// loopback with temporary data, provisioned through its API
+// (tokenlab+http); the peer is FreeRADIUS 3 with pam_oath and a liboath
+// users file (scenarios/peers: it needs root and the Debian packages
+// freeradius and libpam-oath), provisioned by appending to that file. The
+// peer runs first: it is the one that may be missing, and it provisions
+// in a second where tokenlab hashes a bcrypt password per account. The
+// machine's load average is printed before and after each, since other
+// work on the same cores changes both figures.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tokenlab/tokenlab/scenarios/fleetload"
+	"github.com/tokenlab/tokenlab/scenarios/peers"
+	"github.com/tokenlab/tokenlab/scenarios/provision"
+	"github.com/tokenlab/tokenlab/scenarios/radclient"
+)
+
+func main() {
+	bin := flag.String("tokenlab", "bin/tokenlab", "the tokenlab binary to serve with")
+	fleet := flag.Int("fleet", 3000, "users in each system's fleet")
+	concurrency := flag.Int("concurrency", 16, "Access-Requests in flight")
+	duration := flag.Duration("duration", 20*time.Second, "how long each load runs")
+	flag.Parse()
+	if *fleet < 1 || *concurrency < 1 || *duration <= 0 {
+		fmt.Fprintln(os.Stderr, "loadpeers: --fleet and --concurrency must be at least 1 and --duration positive")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *bin, fleetload.Options{Users: *fleet, Concurrency: *concurrency, Duration: *duration}); err != nil {
+		fmt.Fprintln(os.Stderr, "loadpeers:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "loadpeers: "+format+"\n", args...)
+}
+
+// row is one system's measurement and the load around it.
+type row struct {
+	system     string
+	res        fleetload.Result
+	loadBefore string
+	loadAfter  string
+}
+
+func run(ctx context.Context, bin string, o fleetload.Options) error {
+	// Before anything slow: the peer is what may not run here.
+	if err := peers.Available(peers.PAMOath); err != nil {
+		return err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("%w: build it with make build, or give --tokenlab", err)
+	}
+	o.Log = logf
+	peer, err := runPeer(ctx, o)
+	if err != nil {
+		return fmt.Errorf("FreeRADIUS + pam_oath: %w", err)
+	}
+	tl, err := runTokenlab(ctx, bin, o)
+	if err != nil {
+		return fmt.Errorf("tokenlab: %w", err)
+	}
+	fmt.Println("| system | fleet | concurrency | duration | accepts/s | p50 | p99 | rejects | provisioning | load average before → after |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range []row{tl, peer} {
+		fmt.Printf("| %s | %d | %d | %.1f s | %.0f | %.2f ms | %.2f ms | %d of %d | %.1f s | %s → %s |\n",
+			r.system, r.res.Users, r.res.Concurrency, r.res.DurationS, r.res.AcceptsPS, r.res.P50ms, r.res.P99ms,
+			r.res.Rejects+r.res.NoAnswer, r.res.Logins, r.res.ProvisionS, r.loadBefore, r.loadAfter)
+	}
+	fmt.Println()
+	if peer.res.AcceptsPS > 0 {
+		fmt.Printf("tokenlab / FreeRADIUS + pam_oath: %.0f× the accepts per second, same fleet (%d users), concurrency (%d) and duration (%v)\n",
+			tl.res.AcceptsPS/peer.res.AcceptsPS, o.Users, o.Concurrency, o.Duration)
+	}
+	for _, r := range []row{tl, peer} {
+		extra := fmt.Sprintf("%d steps", r.res.Steps)
+		if r.res.Clock == "virtual" {
+			extra += fmt.Sprintf(", %.2f s moving the clock", r.res.ClockMoveS)
+		} else {
+			extra += fmt.Sprintf(", %.1f s waiting for a step", r.res.WaitingS)
+		}
+		fmt.Printf("%s: %d accepted, %s clock, %s", r.system, r.res.Accepts, r.res.Clock, extra)
+		if r.res.Note != "" {
+			fmt.Printf("; note: %s", r.res.Note)
+		}
+		fmt.Println()
+	}
+	return nil
+}
+
+// loadAverage is the 1-minute load average, from /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
+func runPeer(ctx context.Context, o fleetload.Options) (row, error) {
+	r := row{system: "FreeRADIUS + pam_oath"}
+	p, err := peers.Start(ctx, peers.Config{System: peers.PAMOath})
+	if err != nil {
+		return r, err
+	}
+	defer func() {
+		if err := p.Stop(); err != nil {
+			logf("stopping FreeRADIUS: %v", err)
+		}
+	}()
+	logf("FreeRADIUS + pam_oath answered on %s after %v", strings.SplitN(p.RADIUS, "@", 2)[1], p.Started)
+	rc, err := radclient.Parse(p.RADIUS)
+	if err != nil {
+		return r, err
+	}
+	rc.Retries = 2
+	prov, err := provision.Open(ctx, p.Provisioner, nil)
+	if err != nil {
+		return r, err
+	}
+	defer prov.Close()
+	r.loadBefore = loadAverage()
+	r.res, err = fleetload.Run(ctx, rc, prov, o)
+	r.loadAfter = loadAverage()
+	if err != nil {
+		return r, fmt.Errorf("%w; FreeRADIUS's log ends:\n%s", err, tail(p.Log(), 20))
+	}
+	return r, nil
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// runTokenlab starts `tokenlab serve --virtual-clock --radius` on loopback
+// with temporary data, and runs the load against it.
+func runTokenlab(ctx context.Context, bin string, o fleetload.Options) (row, error) {
+	r := row{system: "tokenlab serve --radius (virtual clock)"}
+	dir, err := os.MkdirTemp("", "tokenlab-loadpeers-")
+	if err != nil {
+		return r, err
+	}
+	defer os.RemoveAll(dir)
+	secret, admin := randomHex(16), randomHex(16)
+	clients := filepath.Join(dir, "clients")
+	if err := os.WriteFile(clients, []byte("127.0.0.1/32 "+secret+"\n"), 0o600); err != nil {
+		return r, err
+	}
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--store", filepath.Join(dir, "tokens.json"),
+		"--virtual-clock", "--radius", "127.0.0.1:0", "--radius-clients", clients)
+	cmd.Env = append(os.Environ(), "TOKENLAB_HOME="+dir, "TOKENLAB_ADMIN_TOKEN="+admin)
+	addrs, err := start(cmd, regexp.MustCompile(`listening on (https?://\S+)`), regexp.MustCompile(`RADIUS on udp (\S+)`))
+	if err != nil {
+		return r, err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	logf("tokenlab serve listening on %s, RADIUS on %s", addrs[0], addrs[1])
+	rc, err := radclient.Parse("radius://" + secret + "@" + addrs[1])
+	if err != nil {
+		return r, err
+	}
+	rc.Retries = 2
+	prov, err := provision.OpenTokenlab(ctx, addrs[0], admin, nil)
+	if err != nil {
+		return r, err
+	}
+	defer prov.Close()
+	r.loadBefore = loadAverage()
+	r.res, err = fleetload.Run(ctx, rc, prov, o)
+	r.loadAfter = loadAverage()
+	return r, err
+}
+
+// start runs cmd and waits for its stderr to show each pattern, returning
+// their first groups; the rest of its output is discarded.
+func start(cmd *exec.Cmd, patterns ...*regexp.Regexp) ([]string, error) {
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	found := make(chan []string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		got, left := make([]string, len(patterns)), len(patterns)
+		for left > 0 && sc.Scan() {
+			for i, re := range patterns {
+				if m := re.FindStringSubmatch(sc.Text()); m != nil && got[i] == "" {
+					got[i] = m[1]
+					left--
+				}
+			}
+		}
+		if left == 0 {
+			found <- got
+		}
+		close(found)
+		// Keep reading, or the server blocks on a full pipe.
+		_, _ = io.Copy(io.Discard, stderr)
+	}()
+	// A server that starts takes well under a second; this bounds one that
+	// hangs.
+	t := time.NewTimer(30 * time.Second)
+	defer t.Stop()
+	select {
+	case got, ok := <-found:
+		if ok {
+			return got, nil
+		}
+		err = errors.New("it exited before listening")
+	case <-t.C:
+		err = errors.New("it did not say it was listening within 30 s")
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	return nil, fmt.Errorf("%s serve: %w", cmd.Path, err)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
