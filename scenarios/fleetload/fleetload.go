@@ -58,6 +58,9 @@ type Options struct {
 	MaxRejectShare float64
 	// Log, when set, is told what the run is doing (provisioning, the load).
 	Log func(format string, args ...any)
+	// Loading, when set, is called as the load begins and as it ends, for
+	// a caller that measures the system's resources during the load alone.
+	Loading func(started bool)
 }
 
 func (o *Options) defaults() {
@@ -75,6 +78,9 @@ func (o *Options) defaults() {
 	}
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
+	}
+	if o.Loading == nil {
+		o.Loading = func(bool) {}
 	}
 }
 
@@ -163,11 +169,13 @@ func Run(ctx context.Context, c *radclient.Client, p provision.Provisioner, o Op
 		}
 		defer conns[i].Close()
 	}
+	o.Loading(true)
 	if virtual {
 		err = l.runVirtual(ctx, svc, conns)
 	} else {
 		err = l.runReal(ctx, conns)
 	}
+	o.Loading(false)
 	l.fill(&res)
 	if err != nil {
 		return res, err

@@ -19,6 +19,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -31,6 +32,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -69,6 +71,83 @@ type row struct {
 	res        fleetload.Result
 	loadBefore string
 	loadAfter  string
+	// serverCPU and generatorCPU are the CPU time the system's process
+	// (FreeRADIUS with its PAM module in it, or tokenlab serve) and this
+	// program used during the load.
+	serverCPU, generatorCPU time.Duration
+	loadWall                time.Duration
+}
+
+// measureCPU returns Options that record, in r, the CPU time the child
+// process named comm and this program use during the load.
+func measureCPU(o fleetload.Options, r *row, comm string) fleetload.Options {
+	var server0, self0 time.Duration
+	var began time.Time
+	o.Loading = func(started bool) {
+		server, self := childCPU(comm), selfCPU()
+		if started {
+			server0, self0, began = server, self, time.Now()
+			return
+		}
+		r.serverCPU, r.generatorCPU, r.loadWall = server-server0, self-self0, time.Since(began)
+	}
+	return o
+}
+
+// cores is d of CPU time over the load's wall time.
+func (r row) cores(d time.Duration) float64 {
+	if r.loadWall <= 0 {
+		return 0
+	}
+	return d.Seconds() / r.loadWall.Seconds()
+}
+
+// clockTick is the unit of /proc/PID/stat's CPU times: USER_HZ, 100 on
+// every Linux architecture Go runs on.
+const clockTick = 10 * time.Millisecond
+
+// childCPU is the CPU time (user and system, all threads) used so far by
+// this program's child processes named comm, read from /proc.
+func childCPU(comm string) time.Duration {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var total time.Duration
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		// pid (comm) state ppid … utime stime, comm may hold spaces.
+		open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+		if open < 0 || end < open || string(b[open+1:end]) != comm {
+			continue
+		}
+		f := strings.Fields(string(b[end+1:]))
+		if len(f) < 13 || f[1] != strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		utime, err1 := strconv.ParseInt(f[11], 10, 64)
+		stime, err2 := strconv.ParseInt(f[12], 10, 64)
+		if err1 == nil && err2 == nil {
+			total += time.Duration(utime+stime) * clockTick
+		}
+	}
+	return total
+}
+
+// comm is the name /proc gives the process of program bin: its base name,
+// cut to the kernel's 15 bytes.
+func comm(bin string) string {
+	b := filepath.Base(bin)
+	return b[:min(len(b), 15)]
+}
+
+// selfCPU is the CPU time this program has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func run(ctx context.Context, bin string, o fleetload.Options) error {
@@ -88,12 +167,12 @@ func run(ctx context.Context, bin string, o fleetload.Options) error {
 	if err != nil {
 		return fmt.Errorf("tokenlab: %w", err)
 	}
-	fmt.Println("| system | fleet | concurrency | duration | accepts/s | p50 | p99 | rejects | provisioning | load average before → after |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| system | fleet | concurrency | duration | accepts/s | p50 | p99 | rejects | provisioning | CPU: system + load generator | load average before → after |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range []row{tl, peer} {
-		fmt.Printf("| %s | %d | %d | %.1f s | %.0f | %.2f ms | %.2f ms | %d of %d | %.1f s | %s → %s |\n",
+		fmt.Printf("| %s | %d | %d | %.1f s | %.0f | %.2f ms | %.2f ms | %d of %d | %.1f s | %.2f + %.2f cores | %s → %s |\n",
 			r.system, r.res.Users, r.res.Concurrency, r.res.DurationS, r.res.AcceptsPS, r.res.P50ms, r.res.P99ms,
-			r.res.Rejects+r.res.NoAnswer, r.res.Logins, r.res.ProvisionS, r.loadBefore, r.loadAfter)
+			r.res.Rejects+r.res.NoAnswer, r.res.Logins, r.res.ProvisionS, r.cores(r.serverCPU), r.cores(r.generatorCPU), r.loadBefore, r.loadAfter)
 	}
 	fmt.Println()
 	if peer.res.AcceptsPS > 0 {
@@ -152,10 +231,13 @@ func runPeer(ctx context.Context, o fleetload.Options) (row, error) {
 	}
 	defer prov.Close()
 	r.loadBefore = loadAverage()
-	r.res, err = fleetload.Run(ctx, rc, prov, o)
+	r.res, err = fleetload.Run(ctx, rc, prov, measureCPU(o, &r, "freeradius"))
 	r.loadAfter = loadAverage()
 	if err != nil {
 		return r, fmt.Errorf("%w; FreeRADIUS's log ends:\n%s", err, tail(p.Log(), 20))
+	}
+	if st, err := os.Stat(p.UsersFile); err == nil {
+		logf("pam_oath's users file: %d bytes after the load, rewritten at every login", st.Size())
 	}
 	return r, nil
 }
@@ -202,7 +284,7 @@ func runTokenlab(ctx context.Context, bin string, o fleetload.Options) (row, err
 	}
 	defer prov.Close()
 	r.loadBefore = loadAverage()
-	r.res, err = fleetload.Run(ctx, rc, prov, o)
+	r.res, err = fleetload.Run(ctx, rc, prov, measureCPU(o, &r, comm(bin)))
 	r.loadAfter = loadAverage()
 	return r, err
 }
