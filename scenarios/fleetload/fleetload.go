@@ -129,31 +129,81 @@ type Result struct {
 }
 
 // Run provisions o.Users users with p and sends their logins to c for
-// o.Duration. The result is returned with the error when the load ran:
-// a failed run (too many rejects) still says what it measured.
+// o.Duration: Provision, then Load. The result is returned with the error
+// when the load ran: a failed run (too many rejects) still says what it
+// measured.
 func Run(ctx context.Context, c *radclient.Client, p provision.Provisioner, o Options) (Result, error) {
-	o.defaults()
-	res := Result{Target: c.String(), Provisioner: p.Name(), Users: o.Users, Concurrency: o.Concurrency, Clock: "real"}
-	svc, _ := p.(provision.Service)
-	virtual := svc != nil && svc.VirtualClock()
-	if virtual {
-		res.Clock = "virtual"
+	f, err := Provision(ctx, p, o)
+	if err != nil {
+		return f.result(c, o), err
 	}
+	return f.Load(ctx, c, o)
+}
 
+// Fleet is a provisioned fleet, to be loaded once. Provisioning apart from
+// the load lets a caller make two systems' fleets first and then load them
+// one right after the other, under the same conditions on the machine.
+type Fleet struct {
+	p          provision.Provisioner
+	svc        provision.Service // the server whose virtual clock the load moves; nil on a real clock
+	users      []provision.User
+	provisionS float64
+	batch      bool
+	loaded     bool
+}
+
+// Provision makes the fleet of o.Users users with p (o.Digits, o.Log and
+// o.Concurrency, the NewUser calls at once, are read). The Fleet says how
+// long it took even when it failed.
+func Provision(ctx context.Context, p provision.Provisioner, o Options) (*Fleet, error) {
+	o.defaults()
+	f := &Fleet{p: p}
+	if svc, ok := p.(provision.Service); ok && svc.VirtualClock() {
+		f.svc = svc
+	}
 	o.Log("provisioning %d users with %s…", o.Users, p.Name())
 	began := time.Now()
-	users, batch, err := provisionUsers(ctx, p, virtual, o)
-	res.ProvisionS, res.Batch = time.Since(began).Seconds(), batch
+	users, batch, err := provisionUsers(ctx, p, f.svc != nil, o)
+	f.provisionS, f.batch = time.Since(began).Seconds(), batch
 	if err != nil {
-		return res, fmt.Errorf("provisioning %d users with %s: %w", o.Users, p.Name(), err)
+		return f, fmt.Errorf("provisioning %d users with %s: %w", o.Users, p.Name(), err)
 	}
-	o.Log("provisioned %d users in %.1f s; sending logins to %s for %v, %d at once…", len(users), res.ProvisionS, c, o.Duration, o.Concurrency)
+	f.users = users
+	o.Log("provisioned %d users in %.1f s", len(users), f.provisionS)
+	return f, nil
+}
 
-	l := &load{c: c, o: o, users: make([]member, len(users)), rejects: map[string]int{}}
-	for i, u := range users {
+// result is a Result with what is known before the load.
+func (f *Fleet) result(c *radclient.Client, o Options) Result {
+	o.defaults()
+	res := Result{Target: c.String(), Provisioner: f.p.Name(), Users: o.Users, Concurrency: o.Concurrency, Clock: "real",
+		ProvisionS: f.provisionS, Batch: f.batch}
+	if f.users != nil {
+		res.Users = len(f.users)
+	}
+	if f.svc != nil {
+		res.Clock = "virtual"
+	}
+	return res
+}
+
+// Load sends the fleet's logins to c for o.Duration with o.Concurrency
+// requests in flight (o.Users and o.Digits are the fleet's already). A
+// fleet is loaded once: on a real clock its users' steps used are known
+// only to the load that used them.
+func (f *Fleet) Load(ctx context.Context, c *radclient.Client, o Options) (Result, error) {
+	o.defaults()
+	res := f.result(c, o)
+	if f.loaded || len(f.users) == 0 {
+		return res, errors.New("fleetload: a fleet is loaded once, after it was provisioned")
+	}
+	f.loaded = true
+	o.Log("sending logins of %d users to %s for %v, %d at once…", len(f.users), c, o.Duration, o.Concurrency)
+	l := &load{c: c, o: o, users: make([]member, len(f.users)), rejects: map[string]int{}}
+	for i, u := range f.users {
 		l.users[i].u = u
 	}
-	if svc != nil {
+	if svc, ok := f.p.(provision.Service); ok {
 		pol, err := svc.Policy(ctx)
 		if err != nil {
 			return res, fmt.Errorf("reading the server's policy: %w", err)
@@ -164,14 +214,16 @@ func Run(ctx context.Context, c *radclient.Client, p provision.Provisioner, o Op
 	for i := range conns {
 		// One connected socket per worker, reused: a socket per request
 		// would measure this machine's system calls more than the server.
+		var err error
 		if conns[i], err = net.Dial("udp", c.Addr); err != nil {
 			return res, fmt.Errorf("radius %s: %w", c.Addr, err)
 		}
 		defer conns[i].Close()
 	}
 	o.Loading(true)
-	if virtual {
-		err = l.runVirtual(ctx, svc, conns)
+	var err error
+	if f.svc != nil {
+		err = l.runVirtual(ctx, f.svc, conns)
 	} else {
 		err = l.runReal(ctx, conns)
 	}

@@ -10,11 +10,12 @@
 // loopback with temporary data, provisioned through its API
 // (tokenlab+http); the peer is FreeRADIUS 3 with pam_oath and a liboath
 // users file (scenarios/peers: it needs root and the Debian packages
-// freeradius and libpam-oath), provisioned by appending to that file. The
-// peer runs first: it is the one that may be missing, and it provisions
-// in a second where tokenlab hashes a bcrypt password per account. The
-// machine's load average is printed before and after each, since other
-// work on the same cores changes both figures.
+// freeradius and libpam-oath), provisioned by appending to that file. Both
+// fleets are made before either load runs (tokenlab's takes minutes: a
+// bcrypt hash per account), then the peer's load runs and tokenlab's right
+// after it. The machine's load average is printed before and after each
+// load, and the CPU the system's process and this program used during it,
+// since other work on the same cores changes both figures.
 package main
 
 import (
@@ -63,43 +64,6 @@ func main() {
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "loadpeers: "+format+"\n", args...)
-}
-
-// row is one system's measurement and the load around it.
-type row struct {
-	system     string
-	res        fleetload.Result
-	loadBefore string
-	loadAfter  string
-	// serverCPU and generatorCPU are the CPU time the system's process
-	// (FreeRADIUS with its PAM module in it, or tokenlab serve) and this
-	// program used during the load.
-	serverCPU, generatorCPU time.Duration
-	loadWall                time.Duration
-}
-
-// measureCPU returns Options that record, in r, the CPU time the child
-// process named comm and this program use during the load.
-func measureCPU(o fleetload.Options, r *row, comm string) fleetload.Options {
-	var server0, self0 time.Duration
-	var began time.Time
-	o.Loading = func(started bool) {
-		server, self := childCPU(comm), selfCPU()
-		if started {
-			server0, self0, began = server, self, time.Now()
-			return
-		}
-		r.serverCPU, r.generatorCPU, r.loadWall = server-server0, self-self0, time.Since(began)
-	}
-	return o
-}
-
-// cores is d of CPU time over the load's wall time.
-func (r row) cores(d time.Duration) float64 {
-	if r.loadWall <= 0 {
-		return 0
-	}
-	return d.Seconds() / r.loadWall.Seconds()
 }
 
 // clockTick is the unit of /proc/PID/stat's CPU times: USER_HZ, 100 on
@@ -159,40 +123,102 @@ func run(ctx context.Context, bin string, o fleetload.Options) error {
 		return fmt.Errorf("%w: build it with make build, or give --tokenlab", err)
 	}
 	o.Log = logf
-	peer, err := runPeer(ctx, o)
+	peer, stopPeer, err := startPeer(ctx, o)
 	if err != nil {
 		return fmt.Errorf("FreeRADIUS + pam_oath: %w", err)
 	}
-	tl, err := runTokenlab(ctx, bin, o)
+	defer stopPeer()
+	tl, stopTokenlab, err := startTokenlab(ctx, bin, o)
 	if err != nil {
 		return fmt.Errorf("tokenlab: %w", err)
 	}
+	defer stopTokenlab()
+	// Both fleets are made first, so that the two loads run one right
+	// after the other, under the same load from the rest of the machine.
+	for _, s := range []*system{peer, tl} {
+		if err := s.load(ctx, o); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
 	fmt.Println("| system | fleet | concurrency | duration | accepts/s | p50 | p99 | rejects | provisioning | CPU: system + load generator | load average before → after |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, r := range []row{tl, peer} {
+	for _, s := range []*system{tl, peer} {
+		r := s.res
 		fmt.Printf("| %s | %d | %d | %.1f s | %.0f | %.2f ms | %.2f ms | %d of %d | %.1f s | %.2f + %.2f cores | %s → %s |\n",
-			r.system, r.res.Users, r.res.Concurrency, r.res.DurationS, r.res.AcceptsPS, r.res.P50ms, r.res.P99ms,
-			r.res.Rejects+r.res.NoAnswer, r.res.Logins, r.res.ProvisionS, r.cores(r.serverCPU), r.cores(r.generatorCPU), r.loadBefore, r.loadAfter)
+			s.name, r.Users, r.Concurrency, r.DurationS, r.AcceptsPS, r.P50ms, r.P99ms,
+			r.Rejects+r.NoAnswer, r.Logins, r.ProvisionS, s.cores(s.serverCPU), s.cores(s.generatorCPU), s.loadBefore, s.loadAfter)
 	}
 	fmt.Println()
 	if peer.res.AcceptsPS > 0 {
 		fmt.Printf("tokenlab / FreeRADIUS + pam_oath: %.0f× the accepts per second, same fleet (%d users), concurrency (%d) and duration (%v)\n",
 			tl.res.AcceptsPS/peer.res.AcceptsPS, o.Users, o.Concurrency, o.Duration)
 	}
-	for _, r := range []row{tl, peer} {
-		extra := fmt.Sprintf("%d steps", r.res.Steps)
-		if r.res.Clock == "virtual" {
-			extra += fmt.Sprintf(", %.2f s moving the clock", r.res.ClockMoveS)
+	for _, s := range []*system{tl, peer} {
+		r := s.res
+		extra := fmt.Sprintf("%d steps", r.Steps)
+		if r.Clock == "virtual" {
+			extra += fmt.Sprintf(", %.2f s moving the clock", r.ClockMoveS)
 		} else {
-			extra += fmt.Sprintf(", %.1f s waiting for a step", r.res.WaitingS)
+			extra += fmt.Sprintf(", %.1f s waiting for a step", r.WaitingS)
 		}
-		fmt.Printf("%s: %d accepted, %s clock, %s", r.system, r.res.Accepts, r.res.Clock, extra)
-		if r.res.Note != "" {
-			fmt.Printf("; note: %s", r.res.Note)
+		fmt.Printf("%s: %d accepted, %s clock, %s", s.name, r.Accepts, r.Clock, extra)
+		if r.Note != "" {
+			fmt.Printf("; note: %s", r.Note)
 		}
 		fmt.Println()
 	}
 	return nil
+}
+
+// system is one system under the load: its RADIUS client, its provisioned
+// fleet, and what the load measured.
+type system struct {
+	name  string
+	comm  string // its process's name in /proc
+	rc    *radclient.Client
+	fleet *fleetload.Fleet
+	// after, when set, says more when the load failed (the peer's log).
+	after func() string
+
+	res        fleetload.Result
+	loadBefore string
+	loadAfter  string
+	// serverCPU and generatorCPU are the CPU time the system's process
+	// (FreeRADIUS with its PAM module in it, or tokenlab serve) and this
+	// program used during the load.
+	serverCPU, generatorCPU time.Duration
+	loadWall                time.Duration
+}
+
+// load runs the fleet load, measuring the CPU the system's process and
+// this program use during it.
+func (s *system) load(ctx context.Context, o fleetload.Options) error {
+	var server0, self0 time.Duration
+	var began time.Time
+	o.Loading = func(started bool) {
+		server, self := childCPU(s.comm), selfCPU()
+		if started {
+			server0, self0, began = server, self, time.Now()
+			return
+		}
+		s.serverCPU, s.generatorCPU, s.loadWall = server-server0, self-self0, time.Since(began)
+	}
+	s.loadBefore = loadAverage()
+	var err error
+	s.res, err = s.fleet.Load(ctx, s.rc, o)
+	s.loadAfter = loadAverage()
+	if err != nil && s.after != nil {
+		return fmt.Errorf("%w; %s", err, s.after())
+	}
+	return err
+}
+
+// cores is d of CPU time over the load's wall time.
+func (s *system) cores(d time.Duration) float64 {
+	if s.loadWall <= 0 {
+		return 0
+	}
+	return d.Seconds() / s.loadWall.Seconds()
 }
 
 // loadAverage is the 1-minute load average, from /proc/loadavg.
@@ -208,38 +234,43 @@ func loadAverage() string {
 	return f[0]
 }
 
-func runPeer(ctx context.Context, o fleetload.Options) (row, error) {
-	r := row{system: "FreeRADIUS + pam_oath"}
+// startPeer starts FreeRADIUS with pam_oath and provisions its fleet.
+func startPeer(ctx context.Context, o fleetload.Options) (*system, func(), error) {
 	p, err := peers.Start(ctx, peers.Config{System: peers.PAMOath})
 	if err != nil {
-		return r, err
+		return nil, nil, err
 	}
-	defer func() {
+	stop := func() {
 		if err := p.Stop(); err != nil {
 			logf("stopping FreeRADIUS: %v", err)
 		}
-	}()
-	logf("FreeRADIUS + pam_oath answered on %s after %v", strings.SplitN(p.RADIUS, "@", 2)[1], p.Started)
-	rc, err := radclient.Parse(p.RADIUS)
-	if err != nil {
-		return r, err
 	}
-	rc.Retries = 2
+	s := &system{name: "FreeRADIUS + pam_oath", comm: "freeradius", after: func() string {
+		msg := "FreeRADIUS's log ends:\n" + tail(p.Log(), 20)
+		if st, err := os.Stat(p.UsersFile); err == nil {
+			msg = fmt.Sprintf("pam_oath's users file has %d bytes; %s", st.Size(), msg)
+		}
+		return msg
+	}}
+	logf("FreeRADIUS + pam_oath answered on %s after %v", strings.SplitN(p.RADIUS, "@", 2)[1], p.Started)
+	if s.rc, err = radclient.Parse(p.RADIUS); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	s.rc.Retries = 2
 	prov, err := provision.Open(ctx, p.Provisioner, nil)
 	if err != nil {
-		return r, err
+		stop()
+		return nil, nil, err
 	}
-	defer prov.Close()
-	r.loadBefore = loadAverage()
-	r.res, err = fleetload.Run(ctx, rc, prov, measureCPU(o, &r, "freeradius"))
-	r.loadAfter = loadAverage()
-	if err != nil {
-		return r, fmt.Errorf("%w; FreeRADIUS's log ends:\n%s", err, tail(p.Log(), 20))
+	if s.fleet, err = fleetload.Provision(ctx, prov, o); err != nil {
+		stop()
+		return nil, nil, err
 	}
 	if st, err := os.Stat(p.UsersFile); err == nil {
-		logf("pam_oath's users file: %d bytes after the load, rewritten at every login", st.Size())
+		logf("pam_oath's users file: %d bytes, read and rewritten whole at every login", st.Size())
 	}
-	return r, nil
+	return s, stop, nil
 }
 
 func tail(s string, n int) string {
@@ -247,46 +278,50 @@ func tail(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// runTokenlab starts `tokenlab serve --virtual-clock --radius` on loopback
-// with temporary data, and runs the load against it.
-func runTokenlab(ctx context.Context, bin string, o fleetload.Options) (row, error) {
-	r := row{system: "tokenlab serve --radius (virtual clock)"}
+// startTokenlab starts `tokenlab serve --virtual-clock --radius` on
+// loopback with temporary data and provisions its fleet.
+func startTokenlab(ctx context.Context, bin string, o fleetload.Options) (_ *system, stop func(), err error) {
 	dir, err := os.MkdirTemp("", "tokenlab-loadpeers-")
 	if err != nil {
-		return r, err
+		return nil, nil, err
 	}
-	defer os.RemoveAll(dir)
+	stop = func() { os.RemoveAll(dir) }
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
 	secret, admin := randomHex(16), randomHex(16)
 	clients := filepath.Join(dir, "clients")
 	if err := os.WriteFile(clients, []byte("127.0.0.1/32 "+secret+"\n"), 0o600); err != nil {
-		return r, err
+		return nil, nil, err
 	}
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--store", filepath.Join(dir, "tokens.json"),
 		"--virtual-clock", "--radius", "127.0.0.1:0", "--radius-clients", clients)
 	cmd.Env = append(os.Environ(), "TOKENLAB_HOME="+dir, "TOKENLAB_ADMIN_TOKEN="+admin)
 	addrs, err := start(cmd, regexp.MustCompile(`listening on (https?://\S+)`), regexp.MustCompile(`RADIUS on udp (\S+)`))
 	if err != nil {
-		return r, err
+		return nil, nil, err
 	}
-	defer func() {
+	stop = func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
-	}()
-	logf("tokenlab serve listening on %s, RADIUS on %s", addrs[0], addrs[1])
-	rc, err := radclient.Parse("radius://" + secret + "@" + addrs[1])
-	if err != nil {
-		return r, err
+		os.RemoveAll(dir)
 	}
-	rc.Retries = 2
+	logf("tokenlab serve listening on %s, RADIUS on %s", addrs[0], addrs[1])
+	s := &system{name: "tokenlab serve --radius (virtual clock)", comm: comm(bin)}
+	if s.rc, err = radclient.Parse("radius://" + secret + "@" + addrs[1]); err != nil {
+		return nil, nil, err
+	}
+	s.rc.Retries = 2
 	prov, err := provision.OpenTokenlab(ctx, addrs[0], admin, nil)
 	if err != nil {
-		return r, err
+		return nil, nil, err
 	}
-	defer prov.Close()
-	r.loadBefore = loadAverage()
-	r.res, err = fleetload.Run(ctx, rc, prov, measureCPU(o, &r, comm(bin)))
-	r.loadAfter = loadAverage()
-	return r, err
+	if s.fleet, err = fleetload.Provision(ctx, prov, o); err != nil {
+		return nil, nil, err
+	}
+	return s, stop, nil
 }
 
 // start runs cmd and waits for its stderr to show each pattern, returning
