@@ -94,10 +94,12 @@ load: build ## durable load test: a fresh server (virtual clock, temporary data)
 FLEET       ?= 3000
 CONCURRENCY ?= 16
 DURATION    ?= 20s
+ROUNDS      ?= 3
+SWEEP       ?=
 
 .PHONY: load-peers
-load-peers: build ## tokenlab's RADIUS front beside FreeRADIUS + pam_oath, the same fleet load, one run (root): FLEET=N, CONCURRENCY=N, DURATION=D
-	$(GO) run ./scenarios/fleetload/loadpeers --tokenlab ./$(BIN) --fleet $(FLEET) --concurrency $(CONCURRENCY) --duration $(DURATION)
+load-peers: build ## tokenlab's RADIUS front beside FreeRADIUS + pam_oath, the same fleet load in turns, one run (root): FLEET=N, CONCURRENCY=N, DURATION=D, ROUNDS=N, SWEEP=8,32,64 (tokenlab alone at those concurrencies after)
+	$(GO) run ./scenarios/fleetload/loadpeers --tokenlab ./$(BIN) --fleet $(FLEET) --concurrency $(CONCURRENCY) --duration $(DURATION) --rounds $(ROUNDS) $(if $(SWEEP),--sweep $(SWEEP))
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each

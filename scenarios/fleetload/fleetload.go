@@ -140,16 +140,17 @@ func Run(ctx context.Context, c *radclient.Client, p provision.Provisioner, o Op
 	return f.Load(ctx, c, o)
 }
 
-// Fleet is a provisioned fleet, to be loaded once. Provisioning apart from
-// the load lets a caller make two systems' fleets first and then load them
-// one right after the other, under the same conditions on the machine.
+// Fleet is a provisioned fleet. Provisioning apart from the load lets a
+// caller make two systems' fleets first and then load them one right
+// after the other, or in turns, under the same conditions on the machine.
+// A Fleet is loaded by one Load at a time.
 type Fleet struct {
 	p          provision.Provisioner
 	svc        provision.Service // the server whose virtual clock the load moves; nil on a real clock
-	users      []provision.User
+	users      []member          // with the step of each one's last login, across loads
 	provisionS float64
 	batch      bool
-	loaded     bool
+	loads      int
 }
 
 // Provision makes the fleet of o.Users users with p (o.Digits, o.Log and
@@ -168,10 +169,16 @@ func Provision(ctx context.Context, p provision.Provisioner, o Options) (*Fleet,
 	if err != nil {
 		return f, fmt.Errorf("provisioning %d users with %s: %w", o.Users, p.Name(), err)
 	}
-	f.users = users
+	f.users = make([]member, len(users))
+	for i, u := range users {
+		f.users[i].u = u
+	}
 	o.Log("provisioned %d users in %.1f s", len(users), f.provisionS)
 	return f, nil
 }
+
+// ProvisionS is how long making the fleet took, in seconds.
+func (f *Fleet) ProvisionS() float64 { return f.provisionS }
 
 // result is a Result with what is known before the load.
 func (f *Fleet) result(c *radclient.Client, o Options) Result {
@@ -189,20 +196,23 @@ func (f *Fleet) result(c *radclient.Client, o Options) Result {
 
 // Load sends the fleet's logins to c for o.Duration with o.Concurrency
 // requests in flight (o.Users and o.Digits are the fleet's already). A
-// fleet is loaded once: on a real clock its users' steps used are known
-// only to the load that used them.
+// fleet may be loaded again: on a real clock no user logs in twice in a
+// step across loads; on a virtual clock a later load first moves the clock
+// one step, past the steps the load before used.
 func (f *Fleet) Load(ctx context.Context, c *radclient.Client, o Options) (Result, error) {
 	o.defaults()
 	res := f.result(c, o)
-	if f.loaded || len(f.users) == 0 {
-		return res, errors.New("fleetload: a fleet is loaded once, after it was provisioned")
+	if len(f.users) == 0 {
+		return res, errors.New("fleetload: the fleet has no users: provisioning failed")
 	}
-	f.loaded = true
+	f.loads++
+	if f.svc != nil && f.loads > 1 {
+		if _, err := f.svc.Advance(ctx, f.users[0].u.Token.Spec().Period); err != nil {
+			return res, fmt.Errorf("moving the server's clock: %w", err)
+		}
+	}
 	o.Log("sending logins of %d users to %s for %v, %d at once…", len(f.users), c, o.Duration, o.Concurrency)
-	l := &load{c: c, o: o, users: make([]member, len(f.users)), rejects: map[string]int{}}
-	for i, u := range f.users {
-		l.users[i].u = u
-	}
+	l := &load{c: c, o: o, users: f.users, rejects: map[string]int{}}
 	if svc, ok := f.p.(provision.Service); ok {
 		pol, err := svc.Policy(ctx)
 		if err != nil {

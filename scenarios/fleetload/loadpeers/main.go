@@ -4,7 +4,7 @@
 // duration, and prints the two as Markdown table rows with their ratio:
 // what `make load-peers` runs, for docs/performance.md.
 //
-//	go run ./scenarios/fleetload/loadpeers --tokenlab bin/tokenlab --fleet 3000 --concurrency 16 --duration 20s
+//	go run ./scenarios/fleetload/loadpeers --tokenlab bin/tokenlab --fleet 3000 --concurrency 16 --duration 20s --rounds 3 [--sweep 8,32,64]
 //
 // tokenlab is a fresh `tokenlab serve --virtual-clock --radius` on
 // loopback with temporary data, provisioned through its API
@@ -15,7 +15,10 @@
 // bcrypt hash per account), then the peer's load runs and tokenlab's right
 // after it. The machine's load average is printed before and after each
 // load, and the CPU the system's process and this program used during it,
-// since other work on the same cores changes both figures.
+// since other work on the same cores changes both figures. --rounds N loads
+// each system N times in turns, the first of each pair alternating, and
+// prints the ratio of each round; --sweep loads tokenlab's fleet alone at
+// other concurrencies afterwards, to show what bounds it.
 package main
 
 import (
@@ -49,14 +52,28 @@ func main() {
 	fleet := flag.Int("fleet", 3000, "users in each system's fleet")
 	concurrency := flag.Int("concurrency", 16, "Access-Requests in flight")
 	duration := flag.Duration("duration", 20*time.Second, "how long each load runs")
+	rounds := flag.Int("rounds", 1, "loads of each system, in turns (the first of the pair alternates)")
+	sweep := flag.String("sweep", "", "after the rounds, load tokenlab's fleet alone at these concurrencies too, e.g. 8,32,64")
 	flag.Parse()
-	if *fleet < 1 || *concurrency < 1 || *duration <= 0 {
-		fmt.Fprintln(os.Stderr, "loadpeers: --fleet and --concurrency must be at least 1 and --duration positive")
+	var levels []int
+	for f := range strings.SplitSeq(*sweep, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "loadpeers: --sweep %q: give concurrencies of 1 or more, separated by commas\n", *sweep)
+			os.Exit(2)
+		}
+		levels = append(levels, n)
+	}
+	if *fleet < 1 || *concurrency < 1 || *duration <= 0 || *rounds < 1 {
+		fmt.Fprintln(os.Stderr, "loadpeers: --fleet, --concurrency and --rounds must be at least 1 and --duration positive")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *bin, fleetload.Options{Users: *fleet, Concurrency: *concurrency, Duration: *duration}); err != nil {
+	if err := run(ctx, *bin, fleetload.Options{Users: *fleet, Concurrency: *concurrency, Duration: *duration}, *rounds, levels); err != nil {
 		fmt.Fprintln(os.Stderr, "loadpeers:", err)
 		os.Exit(1)
 	}
@@ -114,7 +131,7 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func run(ctx context.Context, bin string, o fleetload.Options) error {
+func run(ctx context.Context, bin string, o fleetload.Options, rounds int, sweep []int) error {
 	// Before anything slow: the peer is what may not run here.
 	if err := peers.Available(peers.PAMOath); err != nil {
 		return err
@@ -133,25 +150,40 @@ func run(ctx context.Context, bin string, o fleetload.Options) error {
 		return fmt.Errorf("tokenlab: %w", err)
 	}
 	defer stopTokenlab()
+
 	// Both fleets are made first, so that the two loads run one right
-	// after the other, under the same load from the rest of the machine.
-	for _, s := range []*system{peer, tl} {
-		if err := s.load(ctx, o); err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+	// after the other, under the same load from the rest of the machine;
+	// which goes first alternates from round to round.
+	fmt.Println("| round | system | fleet | concurrency | duration | accepts/s | p50 | p99 | rejects | CPU: system + load generator | load average before → after |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	var ratios []string
+	var tlAccepts, peerAccepts int
+	var tlTime, peerTime float64
+	for round := 1; round <= rounds; round++ {
+		order := []*system{peer, tl}
+		if round%2 == 0 {
+			order = []*system{tl, peer}
+		}
+		for _, s := range order {
+			if err := s.load(ctx, o); err != nil {
+				return fmt.Errorf("%s, round %d: %w", s.name, round, err)
+			}
+		}
+		for _, s := range []*system{tl, peer} {
+			s.row(round)
+		}
+		tlAccepts, tlTime = tlAccepts+tl.res.Accepts, tlTime+tl.res.DurationS
+		peerAccepts, peerTime = peerAccepts+peer.res.Accepts, peerTime+peer.res.DurationS
+		if peer.res.AcceptsPS > 0 {
+			ratios = append(ratios, fmt.Sprintf("%.0f×", tl.res.AcceptsPS/peer.res.AcceptsPS))
 		}
 	}
-	fmt.Println("| system | fleet | concurrency | duration | accepts/s | p50 | p99 | rejects | provisioning | CPU: system + load generator | load average before → after |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, s := range []*system{tl, peer} {
-		r := s.res
-		fmt.Printf("| %s | %d | %d | %.1f s | %.0f | %.2f ms | %.2f ms | %d of %d | %.1f s | %.2f + %.2f cores | %s → %s |\n",
-			s.name, r.Users, r.Concurrency, r.DurationS, r.AcceptsPS, r.P50ms, r.P99ms,
-			r.Rejects+r.NoAnswer, r.Logins, r.ProvisionS, s.cores(s.serverCPU), s.cores(s.generatorCPU), s.loadBefore, s.loadAfter)
-	}
 	fmt.Println()
-	if peer.res.AcceptsPS > 0 {
-		fmt.Printf("tokenlab / FreeRADIUS + pam_oath: %.0f× the accepts per second, same fleet (%d users), concurrency (%d) and duration (%v)\n",
-			tl.res.AcceptsPS/peer.res.AcceptsPS, o.Users, o.Concurrency, o.Duration)
+	fmt.Printf("fleet %d users each, %d Access-Requests in flight, %v a load; provisioning: tokenlab %.1f s (%s), FreeRADIUS + pam_oath %.1f s\n",
+		o.Users, o.Concurrency, o.Duration, tl.fleet.ProvisionS(), "one PSKC import, a bcrypt hash per account", peer.fleet.ProvisionS())
+	if peerAccepts > 0 {
+		fmt.Printf("tokenlab / FreeRADIUS + pam_oath, accepts per second: %s by round; over the %d rounds %.0f× (%.0f/s against %.1f/s)\n",
+			strings.Join(ratios, ", "), rounds, (float64(tlAccepts)/tlTime)/(float64(peerAccepts)/peerTime), float64(tlAccepts)/tlTime, float64(peerAccepts)/peerTime)
 	}
 	for _, s := range []*system{tl, peer} {
 		r := s.res
@@ -161,11 +193,26 @@ func run(ctx context.Context, bin string, o fleetload.Options) error {
 		} else {
 			extra += fmt.Sprintf(", %.1f s waiting for a step", r.WaitingS)
 		}
-		fmt.Printf("%s: %d accepted, %s clock, %s", s.name, r.Accepts, r.Clock, extra)
+		fmt.Printf("last round, %s: %d accepted, %s clock, %s", s.name, r.Accepts, r.Clock, extra)
 		if r.Note != "" {
 			fmt.Printf("; note: %s", r.Note)
 		}
 		fmt.Println()
+	}
+	if len(sweep) == 0 {
+		return nil
+	}
+	// What bounds tokenlab: the same fleet at other concurrencies.
+	fmt.Println()
+	fmt.Println("| system | fleet | concurrency | duration | accepts/s | p50 | p99 | rejects | CPU: system + load generator | load average before → after |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	for _, c := range sweep {
+		so := o
+		so.Concurrency = c
+		if err := tl.load(ctx, so); err != nil {
+			return fmt.Errorf("%s at %d: %w", tl.name, c, err)
+		}
+		tl.row(0)
 	}
 	return nil
 }
@@ -219,6 +266,19 @@ func (s *system) cores(d time.Duration) float64 {
 		return 0
 	}
 	return d.Seconds() / s.loadWall.Seconds()
+}
+
+// row prints the last load as a Markdown table row, after its round
+// number (none for 0).
+func (s *system) row(round int) {
+	r := s.res
+	if round > 0 {
+		fmt.Printf("| %d ", round)
+	}
+	fmt.Printf("| %s ", s.name)
+	fmt.Printf("| %d | %d | %.1f s | %.0f | %.2f ms | %.2f ms | %d of %d | %.2f + %.2f cores | %s → %s |\n",
+		r.Users, r.Concurrency, r.DurationS, r.AcceptsPS, r.P50ms, r.P99ms,
+		r.Rejects+r.NoAnswer, r.Logins, s.cores(s.serverCPU), s.cores(s.generatorCPU), s.loadBefore, s.loadAfter)
 }
 
 // loadAverage is the 1-minute load average, from /proc/loadavg.
