@@ -22,15 +22,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -182,8 +179,13 @@ func run(ctx context.Context, bin string, o fleetload.Options, rounds int, sweep
 	fmt.Printf("fleet %d users each, %d Access-Requests in flight, %v a load; provisioning: tokenlab %.1f s (%s), FreeRADIUS + pam_oath %.1f s\n",
 		o.Users, o.Concurrency, o.Duration, tl.fleet.ProvisionS(), "one PSKC import, a bcrypt hash per account", peer.fleet.ProvisionS())
 	if peerAccepts > 0 {
-		fmt.Printf("tokenlab / FreeRADIUS + pam_oath, accepts per second: %s by round; over the %d rounds %.0f× (%.0f/s against %.1f/s)\n",
-			strings.Join(ratios, ", "), rounds, (float64(tlAccepts)/tlTime)/(float64(peerAccepts)/peerTime), float64(tlAccepts)/tlTime, float64(peerAccepts)/peerTime)
+		tlRate, peerRate := float64(tlAccepts)/tlTime, float64(peerAccepts)/peerTime
+		if rounds == 1 {
+			fmt.Printf("tokenlab / FreeRADIUS + pam_oath, accepts per second: %.0f× (%.0f/s against %.1f/s)\n", tlRate/peerRate, tlRate, peerRate)
+		} else {
+			fmt.Printf("tokenlab / FreeRADIUS + pam_oath, accepts per second: %s by round; over the %d rounds %.0f× (%.0f/s against %.1f/s)\n",
+				strings.Join(ratios, ", "), rounds, tlRate/peerRate, tlRate, peerRate)
+		}
 	}
 	for _, s := range []*system{tl, peer} {
 		r := s.res
@@ -359,13 +361,20 @@ func startTokenlab(ctx context.Context, bin string, o fleetload.Options) (_ *sys
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--store", filepath.Join(dir, "tokens.json"),
 		"--virtual-clock", "--radius", "127.0.0.1:0", "--radius-clients", clients)
 	cmd.Env = append(os.Environ(), "TOKENLAB_HOME="+dir, "TOKENLAB_ADMIN_TOKEN="+admin)
-	addrs, err := start(cmd, regexp.MustCompile(`listening on (https?://\S+)`), regexp.MustCompile(`RADIUS on udp (\S+)`))
+	addrs, exited, err := start(cmd, filepath.Join(dir, "serve.log"), regexp.MustCompile(`listening on (https?://\S+)`), regexp.MustCompile(`RADIUS on udp (\S+)`))
 	if err != nil {
 		return nil, nil, err
 	}
 	stop = func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
+		t := time.NewTimer(10 * time.Second)
+		select {
+		case <-exited:
+		case <-t.C:
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		t.Stop()
 		os.RemoveAll(dir)
 	}
 	logf("tokenlab serve listening on %s, RADIUS on %s", addrs[0], addrs[1])
@@ -384,51 +393,60 @@ func startTokenlab(ctx context.Context, bin string, o fleetload.Options) (_ *sys
 	return s, stop, nil
 }
 
-// start runs cmd and waits for its stderr to show each pattern, returning
-// their first groups; the rest of its output is discarded.
-func start(cmd *exec.Cmd, patterns ...*regexp.Regexp) ([]string, error) {
-	stderr, err := cmd.StderrPipe()
+// start runs cmd with its output in the file logPath and waits until
+// the file shows each pattern, returning their first groups, and a channel
+// closed when the process exits. The output goes to a file, as a deployed
+// server's log does (FreeRADIUS writes its own), not to a pipe this program
+// would spend its CPU reading during the load: tokenlab serve logs a line
+// per RADIUS request.
+func start(cmd *exec.Cmd, logPath string, patterns ...*regexp.Regexp) ([]string, <-chan struct{}, error) {
+	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
+	cmd.Stdout, cmd.Stderr = f, f
+	err = cmd.Start()
+	f.Close() // the child has its own descriptor
+	if err != nil {
+		return nil, nil, err
 	}
-	found := make(chan []string, 1)
+	exited := make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(stderr)
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	// A server that starts takes well under a second; this bounds one that
+	// hangs.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b, _ := os.ReadFile(logPath)
 		got, left := make([]string, len(patterns)), len(patterns)
-		for left > 0 && sc.Scan() {
+		for line := range strings.SplitSeq(string(b), "\n") {
 			for i, re := range patterns {
-				if m := re.FindStringSubmatch(sc.Text()); m != nil && got[i] == "" {
+				if m := re.FindStringSubmatch(line); m != nil && got[i] == "" {
 					got[i] = m[1]
 					left--
 				}
 			}
 		}
 		if left == 0 {
-			found <- got
+			return got, exited, nil
 		}
-		close(found)
-		// Keep reading, or the server blocks on a full pipe.
-		_, _ = io.Copy(io.Discard, stderr)
-	}()
-	// A server that starts takes well under a second; this bounds one that
-	// hangs.
-	t := time.NewTimer(30 * time.Second)
-	defer t.Stop()
-	select {
-	case got, ok := <-found:
-		if ok {
-			return got, nil
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			<-exited
+			return nil, nil, fmt.Errorf("%s serve did not say it was listening within 30 s; its log:\n%s", cmd.Path, tail(string(b), 20))
 		}
-		err = errors.New("it exited before listening")
-	case <-t.C:
-		err = errors.New("it did not say it was listening within 30 s")
+		// The server says nothing but in its log when it listens: poll it.
+		t := time.NewTimer(20 * time.Millisecond)
+		select {
+		case <-exited:
+			t.Stop()
+			b, _ := os.ReadFile(logPath)
+			return nil, nil, fmt.Errorf("%s serve exited before listening; its log:\n%s", cmd.Path, tail(string(b), 20))
+		case <-t.C:
+		}
 	}
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
-	return nil, fmt.Errorf("%s serve: %w", cmd.Path, err)
 }
 
 func randomHex(n int) string {
