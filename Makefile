@@ -95,6 +95,16 @@ load: build ## durable load test: a fresh server (virtual clock, temporary data)
 	for i in $$(seq 100); do ./$(BIN) clock --server http://$(LOAD_ADDR) >/dev/null 2>&1 && break; sleep 0.1; done; \
 	./$(BIN) bench --server http://$(LOAD_ADDR) --concurrency $(LOAD_CONCURRENCY) --duration $(LOAD_DURATION) --tokens $(LOAD_TOKENS) --login-flood $(LOAD_LOGIN_FLOOD)
 
+FLEET       ?= 3000
+CONCURRENCY ?= 16
+DURATION    ?= 20s
+ROUNDS      ?= 3
+SWEEP       ?=
+
+.PHONY: load-peers
+load-peers: build ## tokenlab's RADIUS front beside FreeRADIUS + pam_oath, the same fleet load in turns, one run (root): FLEET=N, CONCURRENCY=N, DURATION=D, ROUNDS=N, SWEEP=8,32,64 (tokenlab alone at those concurrencies after)
+	$(GO) run ./scenarios/fleetload/loadpeers --tokenlab ./$(BIN) --fleet $(FLEET) --concurrency $(CONCURRENCY) --duration $(DURATION) --rounds $(ROUNDS) $(if $(SWEEP),--sweep $(SWEEP))
+
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each
 	@for pkg in $$($(GO) list ./...); do \

@@ -56,6 +56,16 @@ type Provisioner interface {
 	Close() error
 }
 
+// Batch is the extra role of a provisioner that makes many users faster
+// together than one by one: tokenlab+http imports their tokens as one seed
+// file and moves a virtual clock once for all of them, where NewUser moves
+// it once per user. A fleet load uses it when present.
+type Batch interface {
+	// NewUsers makes n users as NewUser does: each logs in at once with
+	// the code its token shows, none of its codes used yet.
+	NewUsers(ctx context.Context, n int, o Options) ([]User, error)
+}
+
 // ErrDigits is a digit count the provisioner's system does not take.
 var ErrDigits = errors.New("provision: the system does not take tokens of that many digits")
 

@@ -280,3 +280,165 @@ func tokenlabHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Batch sizes of NewUsers. tokenlabBatchWorkers requests at once keep the
+// server's committer fed (it commits concurrent requests together) while
+// its one bcrypt slot per two cores hashes the new passwords; more would
+// only queue. An import of tokenlabImportChunk tokens is about 2 MB of
+// PSKC, far below the server's 64 MiB limit on a seed file.
+const (
+	tokenlabBatchWorkers = 16
+	tokenlabImportChunk  = 10000
+)
+
+// NewUsers makes n users as NewUser does, but their tokens are imported as
+// one PSKC file, up to tokenlabBatchWorkers accounts are made and activated
+// at once, and a virtual clock is moved one step for the whole batch, not
+// one per user: on a virtual clock every token is activated with the codes
+// of the step before the server's now and of now, which stands still while
+// the batch is made. On a real clock each user is activated as NewUser
+// does, and those whose activation straddled a step are given up and made
+// again.
+func (t *Tokenlab) NewUsers(ctx context.Context, n int, o Options) ([]User, error) {
+	digits := o.Digits
+	if digits == 0 {
+		digits = 8
+	}
+	if digits != 6 && digits != 8 {
+		return nil, fmt.Errorf("%w: %d (tokenlab takes 6 or 8)", ErrDigits, digits)
+	}
+	var users []User
+	for try := 1; len(users) < n; try++ {
+		got, straddled, err := t.newUsers(ctx, n-len(users), digits)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, got...)
+		if straddled > 0 && try == tokenlabActivationTries {
+			return nil, fmt.Errorf("provisioner %s: %d activations straddled a step %d times running: is the server's clock a step or more off this machine's?", t.name, straddled, try)
+		}
+	}
+	return users, nil
+}
+
+// newUsers makes up to n users; straddled counts those given up on a real
+// clock because the step changed during their activation.
+func (t *Tokenlab) newUsers(ctx context.Context, n, digits int) (users []User, straddled int, err error) {
+	now := t.clk.Now()
+	batch := make([]User, n)
+	for i := range batch {
+		secret := make([]byte, 20)
+		_, _ = rand.Read(secret)
+		tok, err := emulator.New(emulator.Spec{Serial: "PRV" + strings.ToUpper(tokenlabHex(6)), Secret: secret, Digits: digits, Created: now}, t.clk)
+		if err != nil {
+			return nil, 0, err
+		}
+		id := "provision-" + tokenlabHex(6)
+		batch[i] = User{ID: id, Token: tok, Password: tokenlabHex(16)}
+	}
+	for start := 0; start < n; start += tokenlabImportChunk {
+		seeds := make([]seedfile.Token, 0, min(tokenlabImportChunk, n-start))
+		for _, u := range batch[start:min(n, start+tokenlabImportChunk)] {
+			seeds = append(seeds, u.Token.Spec().Seed())
+		}
+		var file bytes.Buffer
+		if err := seedfile.EncodePSKC(&file, seeds, seedfile.EncodeOptions{}); err != nil {
+			return nil, 0, err
+		}
+		if _, err := t.c.ImportSeedFile(ctx, t.admin, file.Bytes(), server.ImportOptions{Format: "pskc"}); err != nil {
+			return nil, 0, t.fail(fmt.Sprintf("importing %d tokens' seeds", len(seeds)), err)
+		}
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		mu   sync.Mutex
+		good = make([]bool, n)
+		jobs = make(chan int)
+		wg   sync.WaitGroup
+	)
+	for range min(n, tokenlabBatchWorkers) {
+		wg.Go(func() {
+			for i := range jobs {
+				ok, err := t.enrol(ctx, batch[i], now)
+				if err != nil {
+					cancel(err) // the other workers stop at their next request
+					continue
+				}
+				mu.Lock()
+				good[i] = ok
+				mu.Unlock()
+			}
+		})
+	}
+send:
+	for i := range batch {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break send
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, 0, err
+	}
+	for i, u := range batch {
+		if good[i] {
+			users = append(users, u)
+		} else {
+			straddled++
+		}
+	}
+	if t.virtual {
+		if _, err := t.Advance(ctx, batch[0].Token.Spec().Period); err != nil {
+			return nil, 0, t.fail("moving the clock past the activations", err)
+		}
+	}
+	return users, straddled, nil
+}
+
+// enrol makes u's account, sponsors its imported token to it and activates
+// it. On a virtual clock the codes are those of the step before vnow and of
+// vnow, the server's time when the batch began; false is a real-clock
+// activation that straddled a step (see NewUser).
+func (t *Tokenlab) enrol(ctx context.Context, u User, vnow time.Time) (bool, error) {
+	if _, err := t.c.CreateAccount(ctx, t.admin, server.NewAccount{UserID: u.ID, Email: u.ID + "@example.invalid",
+		FirstName: "Provisioned", LastName: "User", Password: u.Password}); err != nil {
+		return false, t.fail("creating an account", err)
+	}
+	if _, err := t.c.Sponsor(ctx, t.admin, server.Sponsorship{UserID: u.ID, Serial: u.Token.Serial()}); err != nil {
+		return false, t.fail("sponsoring the token", err)
+	}
+	period := u.Token.Spec().Period
+	var at [2]time.Time
+	if t.virtual {
+		at = [2]time.Time{vnow.Add(-period), vnow}
+	} else {
+		now := t.clk.Now()
+		at = [2]time.Time{now.Add(-2 * period), now.Add(-period)}
+	}
+	d1, err1 := u.Token.PressAt(at[0])
+	d2, err2 := u.Token.PressAt(at[1])
+	if err := errors.Join(err1, err2); err != nil {
+		return false, err
+	}
+	v, err := t.c.Activate(ctx, u.ID, u.Token.Serial(), d1.Code, d2.Code)
+	if err != nil {
+		return false, t.fail("activating the token", err)
+	}
+	if v.Status == server.StatusPendingApproval {
+		if _, err := t.c.Approve(ctx, t.admin, u.Token.Serial()); err != nil {
+			return false, t.fail("approving the token", err)
+		}
+	}
+	switch {
+	case t.virtual && v.DriftSteps != 0:
+		return false, fmt.Errorf("provisioner %s: the server learned a drift of %d steps at activation, not 0: did something move its virtual clock during the batch?", t.name, v.DriftSteps)
+	case !t.virtual && v.DriftSteps != -1:
+		return false, nil
+	}
+	return true, nil
+}
