@@ -5,8 +5,9 @@
 #
 #   scripts/usb-guest/build.sh TOKENLAB_BINARY OUT_DIR
 #
-# writes OUT_DIR/vmlinuz and OUT_DIR/initramfs.cpio. The kernel and its
-# modules are extracted once per kernel package version into
+# writes OUT_DIR/vmlinuz and OUT_DIR/initramfs.cpio, and copies the binary to
+# OUT_DIR/tokenlab, so that the host side of a test runs the same build. The
+# kernel and its modules are extracted once per kernel package version into
 # OUT_DIR/kernel-VERSION and reused; the initramfs is packed on every run,
 # which takes about a second, so it always holds the binary given.
 #
@@ -105,5 +106,6 @@ chmod 0755 "$stage/init"
 (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$out/initramfs.cpio.tmp"
 mv "$out/initramfs.cpio.tmp" "$out/initramfs.cpio"
 cp "$kdir/vmlinuz" "$out/vmlinuz"
+cp "$bin" "$out/tokenlab.tmp" && mv "$out/tokenlab.tmp" "$out/tokenlab"
 echo "$pkg $ver $(cat "$kdir/release")" >"$out/kernel"
 echo "build.sh: $out/vmlinuz ($pkg $ver), $out/initramfs.cpio ($(du -m "$out/initramfs.cpio" | cut -f1) MB)" >&2
