@@ -209,10 +209,20 @@ func TestUSBGuest(t *testing.T) {
 	}
 	prompt := regexp.MustCompile(`press the button of usb ` + qemuKeyboard + ` .*\((\d+) of (\d+)\)`)
 	for i, in := range plan {
-		if _, err := m.Console.Expect(ctx, prompt); err != nil {
-			t.Fatalf("typing %d (%s): %v", i+1, in.what, err)
+		// A prompt comes seconds after the last line typed; a lost line
+		// leaves the reader waiting for its Enter, so do not wait for
+		// ever.
+		stepCtx, cancel := context.WithTimeout(ctx, 90*time.Second)
+		_, err := m.Console.Expect(stepCtx, prompt)
+		cancel()
+		if err != nil {
+			t.Fatalf("before typing line %d (%s): %v", i+1, in.what, err)
 		}
-		if err := m.QMP.Type(ctx, in.strokes, 20*time.Millisecond); err != nil {
+		// QEMU's USB keyboard queues 16 key events until the guest polls
+		// it and drops what comes after: one event per 30 ms leaves the
+		// guest half a second to catch up, which a loaded TCG guest needs
+		// (with no gap, lines are lost).
+		if err := m.QMP.Type(ctx, in.strokes, 30*time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -324,6 +334,8 @@ func TestUSBGuest(t *testing.T) {
 
 // guestScript is the guest's /run.sh, sourced by its /init (which defines
 // say and wait_for). Every result is a "tokenlab-guest: KEY VALUE" line.
+// Each command has a minute: a reader waiting for a line the host never
+// typed ends, and the guest still powers off.
 const guestScript = `say ready
 kbd=
 for d in /sys/bus/usb/devices/*; do
@@ -333,25 +345,25 @@ intf=/sys/bus/usb/devices/$kbd:1.0
 driver() { basename "$(readlink "$1/driver")"; }
 say "uname $(uname -r)"
 say "usb-driver-before $(driver $intf)"
-tokenlab device read --usb @KBD@ --count 5 --json >/tmp/usb.out
+timeout 60 tokenlab device read --usb @KBD@ --count 5 --json >/tmp/usb.out
 say "usb-read-exit $?"
 while read -r l; do say "usb-code $l"; done </tmp/usb.out
 say "usb-driver-after $(driver $intf)"
 
 wait_for /dev/ttyUSB0 20 || say "error: no /dev/ttyUSB0"
 say "serial-driver $(driver /sys/class/tty/ttyUSB0/device)"
-tokenlab device read --serial /dev/ttyUSB0 --press --count 2 --json >/tmp/serial.out
+timeout 60 tokenlab device read --serial /dev/ttyUSB0 --press --count 2 --json >/tmp/serial.out
 say "serial-read-exit $?"
 while read -r l; do say "serial-code $l"; done </tmp/serial.out
 
 export TOKENLAB_SERVER=@SERVER@ TOKENLAB_ADMIN_TOKEN=@ADMIN@
-out=$(tokenlab activate --user usbuser --serial USBKEY --device-usb @KBD@)
+out=$(timeout 60 tokenlab activate --user usbuser --serial USBKEY --device-usb @KBD@)
 say "usb-activate $? $out"
-out=$(tokenlab verify --user usbuser --device-usb @KBD@)
+out=$(timeout 60 tokenlab verify --user usbuser --device-usb @KBD@)
 say "usb-verify $? $out"
-out=$(tokenlab activate --user seruser --serial SERKEY --device-serial /dev/ttyUSB0 --device-press)
+out=$(timeout 60 tokenlab activate --user seruser --serial SERKEY --device-serial /dev/ttyUSB0 --device-press)
 say "serial-activate $? $out"
-out=$(tokenlab verify --user seruser --device-serial /dev/ttyUSB0 --device-press)
+out=$(timeout 60 tokenlab verify --user seruser --device-serial /dev/ttyUSB0 --device-press)
 say "serial-verify $? $out"
 `
 
