@@ -22,16 +22,23 @@ BENCHTIME   ?= 1s
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+# apt_install installs those of the Debian packages $(1) that are missing:
+# as root, or through sudo when it needs no password; otherwise it says what
+# to install.
+define apt_install
+@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+  else echo "make $@: missing Debian packages:$$missing — install them with: sudo apt-get install$$missing" >&2; exit 1; fi; \
+  echo "make $@: installing$$missing"; \
+  $$sudo apt-get update -qq; \
+  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+fi
+endef
+
 .PHONY: setup
 setup: ## install the Debian packages and Go modules the build needs
-	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
-	  else echo "make setup: missing Debian packages:$$missing — install them with: sudo apt-get install$$missing" >&2; exit 1; fi; \
-	  echo "make setup: installing$$missing"; \
-	  $$sudo apt-get update -qq; \
-	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	$(call apt_install,$(DEB_PACKAGES))
 	@$(GO) mod download
 
 .PHONY: build
@@ -59,6 +66,17 @@ test: setup lint ## everything: vet, lint, unit and CLI tests, scenario suites, 
 	./bin/tokenlab-nousb device list 2>&1 | grep 'built without USB support' >/dev/null
 	! ./bin/tokenlab-nousb device read --usb 1050 --count 1 2>/tmp/tokenlab-nousb.err
 	grep -q 'built without USB support' /tmp/tokenlab-nousb.err
+
+# The USB guest: QEMU (TCG: no KVM needed), a kernel package extracted
+# (never installed) and busybox, cached here between runs.
+USB_DEB_PACKAGES := qemu-system-x86 busybox-static cpio
+USB_GUEST_DIR    ?= .cache/usb-guest
+
+.PHONY: test-usb
+test-usb: build ## real keys without real keys: a QEMU guest reads an emulated USB keyboard and USB serial adapter through libusb and ftdi_sio, then activates and logs in on a host server
+	$(call apt_install,$(USB_DEB_PACKAGES))
+	scripts/usb-guest/build.sh $(BIN) $(USB_GUEST_DIR)
+	TOKENLAB_USB_GUEST=$(abspath $(USB_GUEST_DIR)) $(GO) test -tags '$(TAGS)' -count=1 -v -run '^TestUSBGuest$$' ./cmd/tokenlab
 
 .PHONY: scenarios
 scenarios: setup ## the scenario suites, in parallel with the pinned ginkgo CLI: TARGET=URL for a server, LABELS=expr, JUNIT=file

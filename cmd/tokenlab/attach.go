@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,21 +49,38 @@ func (s *storeToken) Info() map[string]string {
 }
 
 func (a *app) tokenAttachCommand(store func() (*emulator.Store, error), complete cobra.CompletionFunc) *cobra.Command {
-	var usePTY bool
+	var (
+		usePTY          bool
+		listen, connect string
+	)
 	cmd := &cobra.Command{
-		Use:   "attach SERIAL --pty",
-		Short: "Serve a virtual token on a pseudo-terminal, as a serial key",
-		Long: `Serve a virtual token on a pseudo-terminal speaking the serial key protocol
-(see 'go doc ./device'): it prints the tty path on stdout, sends a code line
-each time its button is pressed — Enter on this terminal, or the PRESS command
-from the reader — and answers INFO. 'tokenlab device read --serial TTY' reads
-it; Ctrl-C stops it.`,
-		Example:           "  tokenlab token attach VIRT0616534657375 --pty &\n  tokenlab device read --serial /dev/pts/3 --press --count 2",
+		Use:   "attach SERIAL (--pty | --listen ADDR | --connect ADDR)",
+		Short: "Serve a virtual token as a serial key: on a pseudo-terminal or a socket",
+		Long: `Serve a virtual token speaking the serial key protocol (see 'go doc ./device'):
+it sends a code line each time its button is pressed — Enter on this terminal,
+or the PRESS command from the reader — and answers INFO. Ctrl-C stops it.
+
+--pty makes a pseudo-terminal and prints its tty: 'tokenlab device read
+--serial TTY' reads it. --listen ADDR and --connect ADDR speak on a socket
+instead — a unix socket path (with a /) or HOST:PORT — whose other end is the
+host side of an emulated serial line, such as a QEMU usb-serial chardev: the
+guest then reads the token through its own USB serial driver. --listen
+prints the address and serves one connection after another; --connect
+serves one connection and ends when the other end hangs up.`,
+		Example: "  tokenlab token attach VIRT0616534657375 --pty &\n  tokenlab device read --serial /dev/pts/3 --press --count 2\n" +
+			"  tokenlab token attach VIRT0616534657375 --listen /tmp/tok.sock &\n" +
+			"  qemu-system-x86_64 … -device qemu-xhci -chardev socket,id=tok,path=/tmp/tok.sock -device usb-serial,chardev=tok",
 		Args:              exactArgs(1, "the SERIAL of the token"),
 		ValidArgsFunction: complete,
 		RunE: a.runE(func(_ *cobra.Command, args []string) error {
-			if !usePTY {
-				return usagef("say how to attach it: --pty (the only transport so far)")
+			modes := 0
+			for _, on := range []bool{usePTY, listen != "", connect != ""} {
+				if on {
+					modes++
+				}
+			}
+			if modes != 1 {
+				return usagef("say how to attach it: one of --pty, --listen ADDR or --connect ADDR")
 			}
 			st, err := store()
 			if err != nil {
@@ -70,18 +89,20 @@ it; Ctrl-C stops it.`,
 			if err := st.View(func(set *emulator.TokenSet) error { _, err := set.Get(args[0]); return err }); err != nil {
 				return notFound(err, st)
 			}
-			srv, err := serialtoken.Open(&storeToken{a: a, store: st, serial: args[0]})
-			if err != nil {
-				return err
-			}
-			defer srv.Close()
-			fmt.Fprintln(a.stdout, srv.Path())
-			fmt.Fprintf(a.stderr, "virtual token %s on %s: press Enter here to press its button, Ctrl-C to stop\n", args[0], srv.Path())
+			tok := &storeToken{a: a, store: st, serial: args[0]}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			// The server Enter presses the button of: none while no reader is
+			// connected to a socket.
+			var current atomic.Pointer[serialtoken.Server]
 			go func() {
 				sc := bufio.NewScanner(a.stdin)
 				for sc.Scan() {
+					srv := current.Load()
+					if srv == nil {
+						fmt.Fprintln(a.stderr, "press: no reader is connected")
+						continue
+					}
 					if code, err := srv.PressButton(); err != nil {
 						fmt.Fprintf(a.stderr, "press: %v\n", err)
 					} else {
@@ -89,14 +110,84 @@ it; Ctrl-C stops it.`,
 					}
 				}
 			}()
-			if err := srv.Serve(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				return err
+			serve := func(srv *serialtoken.Server) error {
+				current.Store(srv)
+				defer current.Store(nil)
+				if err := srv.Serve(ctx); err != nil && !errors.Is(err, context.Canceled) {
+					return err
+				}
+				return nil
 			}
-			return nil
+			switch {
+			case usePTY:
+				srv, err := serialtoken.Open(tok)
+				if err != nil {
+					return err
+				}
+				defer srv.Close()
+				fmt.Fprintln(a.stdout, srv.Path())
+				fmt.Fprintf(a.stderr, "virtual token %s on %s: press Enter here to press its button, Ctrl-C to stop\n", args[0], srv.Path())
+				return serve(srv)
+			case connect != "":
+				network, address := socketAddr(connect)
+				conn, err := (&net.Dialer{}).DialContext(ctx, network, address)
+				if err != nil {
+					return fmt.Errorf("cannot connect to %s: %w", connect, err)
+				}
+				srv := serialtoken.NewConn(tok, conn, network+":"+address)
+				defer srv.Close()
+				fmt.Fprintln(a.stdout, srv.Path())
+				fmt.Fprintf(a.stderr, "virtual token %s connected to %s: press Enter here to press its button, Ctrl-C to stop\n", args[0], srv.Path())
+				return serve(srv)
+			}
+			network, address := socketAddr(listen)
+			ln, err := (&net.ListenConfig{}).Listen(ctx, network, address)
+			if err != nil {
+				return fmt.Errorf("cannot listen on %s: %w", listen, err)
+			}
+			defer ln.Close()
+			go func() {
+				<-ctx.Done()
+				ln.Close()
+			}()
+			where := network + ":" + ln.Addr().String()
+			fmt.Fprintln(a.stdout, where)
+			fmt.Fprintf(a.stderr, "virtual token %s listening on %s: press Enter here to press its button, Ctrl-C to stop\n", args[0], where)
+			for {
+				conn, err := ln.Accept()
+				if ctx.Err() != nil {
+					return nil
+				}
+				if err != nil {
+					return fmt.Errorf("accept on %s: %w", where, err)
+				}
+				srv := serialtoken.NewConn(tok, conn, where)
+				fmt.Fprintf(a.stderr, "reader connected on %s\n", where)
+				err = serve(srv)
+				srv.Close()
+				if err != nil {
+					return err
+				}
+				if ctx.Err() != nil {
+					return nil
+				}
+				fmt.Fprintf(a.stderr, "reader disconnected from %s\n", where)
+			}
 		}),
 	}
 	cmd.Flags().BoolVar(&usePTY, "pty", false, "serve on a new pseudo-terminal and print its path")
+	cmd.Flags().StringVar(&listen, "listen", "", "serve on connections to this socket: a unix socket path (with a /) or HOST:PORT")
+	cmd.Flags().StringVar(&connect, "connect", "", "serve on a connection to this socket: a unix socket path (with a /) or HOST:PORT")
 	return cmd
+}
+
+// socketAddr reads a socket address: a path (it has a /) is a unix socket,
+// anything else a TCP HOST:PORT.
+func socketAddr(addr string) (network, address string) {
+	if strings.Contains(addr, "/") {
+		return "unix", addr
+	}
+	return "tcp", addr
 }
 
 // deviceFlags choose a real key.

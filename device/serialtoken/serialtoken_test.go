@@ -1,9 +1,14 @@
 package serialtoken_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,5 +172,90 @@ func TestInfoLine(t *testing.T) {
 	ev, err := device.ParseLine(got)
 	if err != nil || ev.Info["serial"] != "S_1" {
 		t.Fatalf("%+v %v", ev, err)
+	}
+}
+
+// TestServesOnAConnection: the protocol on a socket, as behind an emulated
+// machine's USB serial adapter: answers, an unasked code when the button is
+// pressed, Serve ending when the other end hangs up.
+func TestServesOnAConnection(t *testing.T) {
+	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "tok.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("unix", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serialtoken.NewConn(&counter{}, conn, "unix:tok.sock")
+	defer srv.Close()
+	if srv.Path() != "unix:tok.sock" {
+		t.Fatalf("path %q", srv.Path())
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background()) }()
+
+	lines := bufio.NewReader(client)
+	client.SetDeadline(time.Now().Add(10 * time.Second)) // bounds socket I/O, not a TOTP step
+	if _, err := client.Write([]byte("INFO\r\nPRESS\nBOGUS\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.PressButton(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 4 {
+		l, err := lines.ReadString('\n')
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		got = append(got, strings.TrimSuffix(l, "\n"))
+	}
+	// The button line may come before or after the answers: it is written
+	// from this goroutine while Serve answers from its own.
+	sort.Strings(got)
+	want := []string{"00000001", "00000002", "ERR unknown command: use INFO or PRESS", "INFO digits=8 kind=hotp serial=VIRT0616534657375"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("lines %q, want %q", got, want)
+	}
+	client.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve after hang-up: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not end when the other end hung up")
+	}
+}
+
+// TestCancelStopsServingAConnection: Serve's blocked read on a socket ends
+// with its context, and the connection can still be closed.
+func TestCancelStopsServingAConnection(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	srv := serialtoken.NewConn(&counter{}, a, "pipe")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not stop on cancel")
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
 	}
 }
