@@ -12,6 +12,13 @@ import (
 // ErrCredentialsInvalid, … — and any other is an internal error.
 var ErrNoRecord = errors.New("not found")
 
+// ErrUnavailable is what a Store returns (wrapped) when its database
+// cannot answer for now — unreachable, restarting, out of connections —
+// rather than because of the request: the request may succeed if tried
+// again, and the HTTP API answers it with 503 unavailable. SQLite in the
+// server's own process never does; PostgreSQL (server/pgstore) does.
+var ErrUnavailable = errors.New("the store is unavailable")
+
 // Store keeps the server's state durably. Every server operation runs in
 // one Update (or View) transaction: an Update commits only when its function
 // returns nil, and is acknowledged only after the commit is durable. Updates

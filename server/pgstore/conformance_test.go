@@ -1,0 +1,62 @@
+package pgstore_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tokenlab/tokenlab/server"
+	"github.com/tokenlab/tokenlab/server/pgstore"
+	"github.com/tokenlab/tokenlab/server/pgstore/pgtest"
+	"github.com/tokenlab/tokenlab/server/storetest"
+)
+
+// cluster is the PostgreSQL server of this package's tests.
+var cluster *pgtest.Cluster
+
+func TestMain(m *testing.M) { pgtest.Main(m, &cluster, pgtest.Options{}) }
+
+// schemaFor is a schema of the test database of its own for dir: the
+// conformance suite keys a store's data by a directory.
+func schemaFor(t testing.TB, dir string) string {
+	t.Helper()
+	sum := sha256.Sum256([]byte(dir))
+	schema := "s_" + hex.EncodeToString(sum[:8])
+	if err := cluster.CreateDatabase(context.Background(), "tokenlab"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.Exec(context.Background(), "tokenlab", "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	return schema
+}
+
+// dsnIn is the connection string of the schema's store.
+func dsnIn(schema string, extra ...string) string {
+	return cluster.DSN("tokenlab", append([]string{"search_path=" + schema}, extra...)...)
+}
+
+// openIn opens a store on the schema, closed when the test ends.
+func openIn(t testing.TB, schema string) *pgstore.Store {
+	t.Helper()
+	s, err := pgstore.Open(context.Background(), dsnIn(schema))
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestConformance runs the store conformance suite on PostgreSQL.
+func TestConformance(t *testing.T) {
+	storetest.RunTests(t, func(t *testing.T, dir string) server.Store {
+		s, err := pgstore.Open(context.Background(), dsnIn(schemaFor(t, dir)))
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		return s
+	})
+}
