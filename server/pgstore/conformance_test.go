@@ -60,3 +60,15 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+// TestReplicas runs the replica tests: two stores (two connection pools,
+// as two servers have) on one schema.
+func TestReplicas(t *testing.T) {
+	storetest.RunReplicaTests(t, func(t *testing.T, dir string) server.Store {
+		s, err := pgstore.Open(context.Background(), dsnIn(schemaFor(t, dir)))
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		return s
+	})
+}
