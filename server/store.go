@@ -23,7 +23,15 @@ var ErrUnavailable = errors.New("the store is unavailable")
 // one Update (or View) transaction: an Update commits only when its function
 // returns nil, and is acknowledged only after the commit is durable. Updates
 // are serialisable: two at once behave as one after the other, which is what
-// makes a code acceptable only once under concurrent requests.
+// makes a code acceptable only once under concurrent requests — across
+// processes too, when several share the store's data.
+//
+// A store may run an Update's function more than once: a store that runs
+// Updates side by side (PostgreSQL, server/pgstore) runs one again, from
+// the start and on fresh reads, when it could not be serialised with the
+// others, and keeps only the last run's writes. So the function must keep
+// nothing outside the Tx but results it sets on every run: no counters
+// added to, no in-memory state changed, nothing sent.
 //
 // The default Store is SQLite (server/sqlitestore). Records are whole
 // values: Put replaces, Get returns a copy.
@@ -100,6 +108,18 @@ type Tx interface {
 	// key's check value); PutMeta sets it.
 	Meta(name string) (string, error)
 	PutMeta(name, value string) error
+}
+
+// An Exclusive store runs a function while no other server on the same
+// data runs one under the same name (an advisory lock, for PostgreSQL):
+// the sweep runs so, so that replicas sharing a database do not do its
+// work twice at once. The lock goes when the function returns or the
+// process dies; fn's context ends if the lock is lost. The sweep is
+// correct without it — each token's events are applied in one serialisable
+// Update that reads the token afresh — so the lock saves work, it does not
+// guard data.
+type Exclusive interface {
+	Exclusive(ctx context.Context, name string, fn func(context.Context) error) error
 }
 
 // TokenFilter selects tokens.
