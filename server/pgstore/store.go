@@ -17,7 +17,10 @@ import (
 
 // Store is a server.Store on a PostgreSQL database.
 type Store struct {
-	pool   *pgxpool.Pool
+	pool *pgxpool.Pool
+	// isolation is the Updates' isolation level: SERIALIZABLE; a test
+	// lowers it to show what the suite catches.
+	isolation pgx.TxIsoLevel
 	closed atomic.Bool
 	// retries counts the Updates run again after a serialisation failure,
 	// for the tests and the load test's report.
@@ -50,7 +53,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, isolation: pgx.Serializable}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("pgstore: cannot reach the database %s: %w", describe(cfg), err)
@@ -116,7 +119,7 @@ func (s *Store) updateOnce(ctx context.Context, fn func(server.Tx) error) (err e
 	if err := ctx.Err(); err != nil {
 		return err, false
 	}
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: s.isolation})
 	if err != nil {
 		return s.dbError("begin", err), conflict(err)
 	}

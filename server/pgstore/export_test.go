@@ -1,0 +1,18 @@
+package pgstore
+
+import (
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tokenlab/tokenlab/server"
+)
+
+// CurrentSchema is the schema the transaction's store is on.
+func CurrentSchema(t server.Tx) (string, error) {
+	var s string
+	err := t.(*tx).scanOne("schema", `SELECT current_schema()`, nil, &s)
+	return s, err
+}
+
+// ReadCommitted lowers the store's Updates to READ COMMITTED, which is not
+// serialisable.
+func ReadCommitted(s *Store) { s.isolation = pgx.ReadCommitted }
