@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/tokenlab/tokenlab/server"
 )
 
@@ -160,4 +159,3 @@ func (c *Clock) move(ctx context.Context, to func(time.Time) time.Time) (time.Ti
 	c.remember(at)
 	return at, nil
 }
-

@@ -21,7 +21,7 @@ type Store struct {
 	// isolation is the Updates' isolation level: SERIALIZABLE; a test
 	// lowers it to show what the suite catches.
 	isolation pgx.TxIsoLevel
-	closed atomic.Bool
+	closed    atomic.Bool
 	// retries counts the Updates run again after a serialisation failure,
 	// for the tests and the load test's report.
 	retries atomic.Int64
