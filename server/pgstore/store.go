@@ -25,6 +25,7 @@ type Store struct {
 	// retries counts the Updates run again after a serialisation failure,
 	// for the tests and the load test's report.
 	retries atomic.Int64
+	desc    string // the database, for messages
 }
 
 var _ server.Store = (*Store)(nil)
@@ -53,7 +54,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
-	s := &Store{pool: pool, isolation: pgx.Serializable}
+	s := &Store{pool: pool, isolation: pgx.Serializable, desc: describe(cfg)}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("pgstore: cannot reach the database %s: %w", describe(cfg), err)
@@ -105,6 +106,10 @@ func (s *Store) Update(ctx context.Context, fn func(server.Tx) error) error {
 		}
 	}
 }
+
+// Describe names the database: its name, host, port and user (never a
+// password).
+func (s *Store) Describe() string { return s.desc }
 
 // Retries is how many times an Update has run again after a serialisation
 // failure since Open.
