@@ -907,7 +907,7 @@ func (s *Server) applyAccountDue(tx Tx, acc *Account, now time.Time, rep *SweepR
 		if err != nil {
 			return err
 		}
-		if _, err := tx.AddAudit(AuditEntry{At: ev.at, Actor: System.String(), Action: "sweep.phone_" + string(ev.kind), Target: acc.UserID, Outcome: "ok", Detail: string(ev.kind)}); err != nil {
+		if err := addAudit(tx, AuditEntry{At: ev.at, Actor: System.String(), Action: "sweep.phone_" + string(ev.kind), Target: acc.UserID, Outcome: "ok", Detail: string(ev.kind)}); err != nil {
 			return err
 		}
 	}

@@ -193,8 +193,7 @@ func (s *Server) doOutcome(ctx context.Context, actor Actor, action, target stri
 			// First, so that clipping a long detail keeps it.
 			detail = strings.TrimSuffix("via "+o+"; "+detail, "; ")
 		}
-		_, aerr := tx.AddAudit(auditEntry(AuditEntry{At: now, Actor: actor.String(), Action: action, Target: target, Outcome: outcome, Detail: detail}))
-		return aerr
+		return addAudit(tx, auditEntry(AuditEntry{At: now, Actor: actor.String(), Action: action, Target: target, Outcome: outcome, Detail: detail}))
 	})
 	if err != nil {
 		return err

@@ -248,7 +248,7 @@ func (s *Server) applyDue(tx Tx, t *Token, now time.Time, rep *SweepReport) erro
 				}
 			}
 		}
-		if _, err := tx.AddAudit(AuditEntry{At: ev.at, Actor: System.String(), Action: "sweep." + string(ev.kind), Target: t.Serial, Outcome: "ok", Detail: outcome}); err != nil {
+		if err := addAudit(tx, AuditEntry{At: ev.at, Actor: System.String(), Action: "sweep." + string(ev.kind), Target: t.Serial, Outcome: "ok", Detail: outcome}); err != nil {
 			return err
 		}
 	}

@@ -42,7 +42,7 @@ var ErrNoVirtualClock = errors.New("the database has no virtual clock")
 func (s *Store) VirtualClock(ctx context.Context, start time.Time) (c *Clock, created bool, err error) {
 	err = s.Update(ctx, func(t server.Tx) error {
 		tx := t.(*tx)
-		tag, err := tx.exec(`INSERT INTO virtual_clock (sec, nsec) VALUES ($1, $2) ON CONFLICT (one) DO NOTHING`,
+		tag, err := tx.execNow("make the virtual clock", `INSERT INTO virtual_clock (sec, nsec) VALUES ($1, $2) ON CONFLICT (one) DO NOTHING`,
 			start.Unix(), start.Nanosecond())
 		created = err == nil && tag.RowsAffected() == 1
 		return err
@@ -150,8 +150,7 @@ func (c *Clock) move(ctx context.Context, to func(time.Time) time.Time) (time.Ti
 			return err
 		}
 		at = to(now).UTC()
-		_, err = tx.exec(`UPDATE virtual_clock SET sec = $1, nsec = $2`, at.Unix(), at.Nanosecond())
-		return err
+		return tx.write("move the virtual clock", `UPDATE virtual_clock SET sec = $1, nsec = $2`, at.Unix(), at.Nanosecond())
 	})
 	if err != nil {
 		return time.Time{}, err

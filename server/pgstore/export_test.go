@@ -1,10 +1,6 @@
 package pgstore
 
-import (
-	"github.com/jackc/pgx/v5"
-
-	"github.com/tokenlab/tokenlab/server"
-)
+import "github.com/tokenlab/tokenlab/server"
 
 // CurrentSchema is the schema the transaction's store is on.
 func CurrentSchema(t server.Tx) (string, error) {
@@ -15,4 +11,4 @@ func CurrentSchema(t server.Tx) (string, error) {
 
 // ReadCommitted lowers the store's Updates to READ COMMITTED, which is not
 // serialisable.
-func ReadCommitted(s *Store) { s.isolation = pgx.ReadCommitted }
+func ReadCommitted(s *Store) { s.beginUpdate = "BEGIN ISOLATION LEVEL READ COMMITTED" }

@@ -18,10 +18,10 @@ import (
 // Store is a server.Store on a PostgreSQL database.
 type Store struct {
 	pool *pgxpool.Pool
-	// isolation is the Updates' isolation level: SERIALIZABLE; a test
-	// lowers it to show what the suite catches.
-	isolation pgx.TxIsoLevel
-	closed    atomic.Bool
+	// beginUpdate begins an Update: SERIALIZABLE; a test lowers it to show
+	// what the replica tests catch.
+	beginUpdate string
+	closed      atomic.Bool
 	// retries counts the Updates run again after a serialisation failure,
 	// for the tests and the load test's report.
 	retries atomic.Int64
@@ -54,7 +54,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
-	s := &Store{pool: pool, isolation: pgx.Serializable, desc: describe(cfg)}
+	s := &Store{pool: pool, beginUpdate: "BEGIN ISOLATION LEVEL SERIALIZABLE", desc: describe(cfg)}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("pgstore: cannot reach the database %s: %w", describe(cfg), err)
@@ -124,23 +124,17 @@ func (s *Store) updateOnce(ctx context.Context, fn func(server.Tx) error) (err e
 	if err := ctx.Err(); err != nil {
 		return err, false
 	}
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: s.isolation})
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return s.dbError("begin", err), conflict(err)
+		return s.dbError("connect", err), false
 	}
-	done := false
-	defer func() {
-		if !done { // fn failed or panicked
-			rollback(ctx, ptx)
-		}
-	}()
-	t := &tx{ctx: ctx, tx: ptx}
+	t := &tx{ctx: ctx, conn: conn, begin: s.beginUpdate}
+	committed := false
+	defer func() { t.end(ctx, committed) }() // a panic in fn too
 	ferr := fn(t)
 	if t.failed != nil {
 		// A statement failed, so the transaction is aborted, whatever fn
 		// made of the error: it may have taken it for a missing record.
-		done = true
-		rollback(ctx, ptx)
 		if conflict(t.failed) {
 			return t.failed, true
 		}
@@ -157,34 +151,32 @@ func (s *Store) updateOnce(ctx context.Context, fn func(server.Tx) error) (err e
 		// nothing is kept.
 		return err, false
 	}
-	done = true
 	// The commit runs to its end even if the caller gives up meanwhile:
 	// an Update returns an error only if nothing was kept.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer cancel()
-	if err := ptx.Commit(cctx); err != nil {
-		if conflict(err) {
-			return err, true
-		}
-		if errors.Is(err, pgx.ErrTxCommitRollback) {
-			return fmt.Errorf("pgstore: commit: the transaction was rolled back: %w", err), false
-		}
+	err = t.commit(cctx)
+	committed = err == nil
+	switch {
+	case err == nil:
+		return nil, false
+	case conflict(err):
+		return err, true
+	case errors.Is(err, pgx.ErrTxCommitRollback):
+		return fmt.Errorf("pgstore: commit: the transaction was rolled back: %w", err), false
+	case errors.Is(err, server.ErrUnavailable):
 		return fmt.Errorf("pgstore: %w: the commit's outcome is unknown (the connection failed while committing): %v", server.ErrUnavailable, err), false
 	}
-	return nil, false
+	return fmt.Errorf("pgstore: %w", err), false
 }
 
 // commitTimeout bounds how long a commit may take before its outcome is
 // called unknown: a database that stopped answering.
 const commitTimeout = 30 * time.Second
 
-// rollback ends a transaction that is not to be kept, whatever its
-// context: a cancelled Update must still release its connection cleanly.
-func rollback(ctx context.Context, ptx pgx.Tx) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_ = ptx.Rollback(rctx)
-}
+// rollbackTimeout bounds a ROLLBACK; a connection that does not answer it
+// is closed.
+const rollbackTimeout = 5 * time.Second
 
 // View runs fn in a read-only REPEATABLE READ transaction, which sees the
 // state of the commits before it began (a snapshot; it never fails to
@@ -193,12 +185,12 @@ func (s *Store) View(ctx context.Context, fn func(server.Tx) error) error {
 	if s.closed.Load() {
 		return errClosed
 	}
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return s.dbError("begin", err)
+		return s.dbError("connect", err)
 	}
-	defer rollback(ctx, ptx)
-	t := &tx{ctx: ctx, tx: ptx}
+	t := &tx{ctx: ctx, conn: conn, begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", readOnly: true}
+	defer t.end(ctx, false)
 	ferr := fn(t)
 	switch {
 	case t.failed != nil && errors.Is(t.failed, server.ErrUnavailable) && !errors.Is(ferr, server.ErrUnavailable):

@@ -1,7 +1,6 @@
 package pgstore
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,51 +10,20 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tokenlab/tokenlab/server"
 )
 
-// tx is a server.Tx on a PostgreSQL transaction.
-type tx struct {
-	ctx context.Context
-	tx  pgx.Tx
-	// failed is the first statement error: PostgreSQL has then aborted
-	// the transaction, and every later statement fails.
-	failed error
-}
-
 var _ server.Tx = (*tx)(nil)
-
-// fail records err as the transaction's failure, and returns it marked
-// unavailable if it is the database's state rather than the statement's.
-func (t *tx) fail(err error) error {
-	err = classify(err)
-	if t.failed == nil {
-		t.failed = err
-	}
-	return err
-}
-
-func (t *tx) exec(query string, args ...any) (pgconn.CommandTag, error) {
-	tag, err := t.tx.Exec(t.ctx, query, args...)
-	if err != nil {
-		return tag, t.fail(err)
-	}
-	return tag, nil
-}
 
 // scanOne runs a query of one row into dest; a missing row is
 // server.ErrNoRecord (not a failure: the transaction goes on).
 func (t *tx) scanOne(what, query string, args []any, dest ...any) error {
-	err := t.tx.QueryRow(t.ctx, query, args...).Scan(dest...)
+	err := t.queryRow("get "+what, query, args, dest...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%s: %w", what, server.ErrNoRecord)
 	}
-	if err != nil {
-		return fmt.Errorf("get %s: %w", what, t.fail(err))
-	}
-	return nil
+	return err
 }
 
 // encode is v as the JSON stored in a data column.
@@ -85,44 +53,38 @@ func get[T any](t *tx, what, query string, args ...any) (T, error) {
 	return v, nil
 }
 
-// put runs an upsert of one record with args, the last of which is v, encoded.
+// put queues an upsert of one record with args, the last of which is v,
+// encoded: it goes with the next statement that is answered, or the commit.
 func put(t *tx, what, query string, v any, args ...any) error {
 	data, err := encode(v)
 	if err != nil {
 		return fmt.Errorf("put %s: %w", what, err)
 	}
-	if _, err := t.exec(query, append(args, data)...); err != nil {
-		return fmt.Errorf("put %s: %w", what, err)
-	}
-	return nil
+	return t.write("put "+what, query, append(args, data)...)
 }
 
 // list reads the records of the query's rows, of columns id and data; set,
 // if not nil, gives each record the id of its row.
 func list[T any](t *tx, what string, set func(*T, int64), query string, args ...any) ([]T, error) {
-	rows, err := t.tx.Query(t.ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", what, t.fail(err))
-	}
-	defer rows.Close()
 	var out []T
-	for rows.Next() {
+	err := t.query("list "+what, query, args, func(rows pgx.Rows) error {
 		var id int64
 		var data string
 		if err := rows.Scan(&id, &data); err != nil {
-			return nil, fmt.Errorf("list %s: %w", what, t.fail(err))
+			return err
 		}
 		var v T
 		if err := json.Unmarshal([]byte(data), &v); err != nil {
-			return nil, fmt.Errorf("list %s: %w", what, err)
+			return err
 		}
 		if set != nil {
 			set(&v, id)
 		}
 		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list %s: %w", what, t.fail(err))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -130,19 +92,65 @@ func list[T any](t *tx, what string, set func(*T, int64), query string, args ...
 // insert runs an insert of v, encoded, as the last of args, returning the
 // new row's id.
 func insert(t *tx, what, query string, v any, args ...any) (int64, error) {
+	if t.readOnly {
+		return 0, fmt.Errorf("add %s: %w", what, errReadOnly)
+	}
 	data, err := encode(v)
 	if err != nil {
 		return 0, fmt.Errorf("add %s: %w", what, err)
 	}
 	var id int64
-	if err := t.tx.QueryRow(t.ctx, query, append(args, data)...).Scan(&id); err != nil {
-		return 0, fmt.Errorf("add %s: %w", what, t.fail(err))
+	if err := t.queryRow("add "+what, query, append(args, data), &id); err != nil {
+		return 0, err
 	}
 	return id, nil
 }
 
+// Account reads the account and, in the same round trip, the tokens it
+// owns: the server's logins read them next (to find the login token), and
+// a round trip to the database is what a verification mostly costs. The
+// tokens are kept for Tokens until a token is written in the transaction.
 func (t *tx) Account(userID string) (server.Account, error) {
-	return get[server.Account](t, fmt.Sprintf("account %q", userID), `SELECT data FROM accounts WHERE user_id = $1`, userID)
+	what := fmt.Sprintf("account %q", userID)
+	var data string
+	var owned []string
+	err := t.sendAll(
+		stmt{"get " + what, `SELECT data FROM accounts WHERE user_id = $1`, []any{userID},
+			func(br pgx.BatchResults) error { return br.QueryRow().Scan(&data) }},
+		stmt{"list tokens", `SELECT data FROM tokens WHERE owner_id = $1 ORDER BY serial`, []any{userID},
+			func(br pgx.BatchResults) error {
+				rows, err := br.Query()
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				owned = []string{}
+				for rows.Next() {
+					var d string
+					if err := rows.Scan(&d); err != nil {
+						return err
+					}
+					owned = append(owned, d)
+				}
+				return rows.Err()
+			}})
+	if owned != nil {
+		if t.owned == nil {
+			t.owned = map[string][]string{}
+		}
+		t.owned[userID] = owned
+	}
+	var a server.Account
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, fmt.Errorf("%s: %w", what, server.ErrNoRecord)
+	}
+	if err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal([]byte(data), &a); err != nil {
+		return a, fmt.Errorf("get %s: %w", what, err)
+	}
+	return a, nil
 }
 
 func (t *tx) PutAccount(a server.Account) error {
@@ -170,6 +178,7 @@ func (t *tx) Token(serial string) (server.Token, error) {
 // PostgreSQL then sees the indexed columns unchanged and updates the row
 // in place (HOT), leaving the indexes alone.
 func (t *tx) PutToken(k server.Token) error {
+	t.owned = nil // what Account read ahead may no longer be so
 	return put(t, fmt.Sprintf("token %q", k.Serial),
 		`INSERT INTO tokens (serial, owner_id, status, next_event_at, data) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (serial) DO UPDATE SET owner_id = excluded.owner_id, status = excluded.status,
@@ -178,6 +187,17 @@ func (t *tx) PutToken(k server.Token) error {
 }
 
 func (t *tx) Tokens(f server.TokenFilter) ([]server.Token, error) {
+	if owned, ok := t.owned[f.OwnerID]; ok && f.OwnerID != "" && f.Status == "" {
+		var out []server.Token // nil for none, as from the query
+		for _, d := range owned {
+			var k server.Token
+			if err := json.Unmarshal([]byte(d), &k); err != nil {
+				return nil, fmt.Errorf("list tokens: %w", err)
+			}
+			out = append(out, k)
+		}
+		return out, nil
+	}
 	var where []string
 	var args []any
 	if f.OwnerID != "" {
@@ -244,8 +264,8 @@ func (t *tx) Applications() ([]server.Application, error) {
 // exists runs a query of whether a row exists.
 func (t *tx) exists(what, query string, args ...any) (bool, error) {
 	var ok bool
-	if err := t.tx.QueryRow(t.ctx, query, args...).Scan(&ok); err != nil {
-		return false, fmt.Errorf("%s: %w", what, t.fail(err))
+	if err := t.queryRow(what, query, args, &ok); err != nil {
+		return false, err
 	}
 	return ok, nil
 }
@@ -257,12 +277,10 @@ func (t *tx) TermsAccepted(userID, appID string) (bool, error) {
 
 // AcceptTerms records the acceptance; accepting again records the new time.
 func (t *tx) AcceptTerms(userID, appID string, at time.Time) error {
-	if _, err := t.exec(`INSERT INTO terms (user_id, app_id, accepted_at) VALUES ($1, $2, $3)
+	return t.write(fmt.Sprintf("accept terms of %q for %q", appID, userID),
+		`INSERT INTO terms (user_id, app_id, accepted_at) VALUES ($1, $2, $3)
 		ON CONFLICT (user_id, app_id) DO UPDATE SET accepted_at = excluded.accepted_at`,
-		userID, appID, at.UTC().Format(time.RFC3339Nano)); err != nil {
-		return fmt.Errorf("accept terms of %q for %q: %w", appID, userID, err)
-	}
-	return nil
+		userID, appID, at.UTC().Format(time.RFC3339Nano))
 }
 
 func (t *tx) OrganizationTermsAccepted(organization, appID string) (bool, error) {
@@ -273,12 +291,10 @@ func (t *tx) OrganizationTermsAccepted(organization, appID string) (bool, error)
 // AcceptOrganizationTerms records the acceptance; accepting again records
 // the new time.
 func (t *tx) AcceptOrganizationTerms(organization, appID string, at time.Time) error {
-	if _, err := t.exec(`INSERT INTO organization_terms (organization, app_id, accepted_at) VALUES ($1, $2, $3)
+	return t.write(fmt.Sprintf("accept terms of %q for organization %q", appID, organization),
+		`INSERT INTO organization_terms (organization, app_id, accepted_at) VALUES ($1, $2, $3)
 		ON CONFLICT (organization, app_id) DO UPDATE SET accepted_at = excluded.accepted_at`,
-		organization, appID, at.UTC().Format(time.RFC3339Nano)); err != nil {
-		return fmt.Errorf("accept terms of %q for organization %q: %w", appID, organization, err)
-	}
-	return nil
+		organization, appID, at.UTC().Format(time.RFC3339Nano))
 }
 
 func (t *tx) Session(id string) (server.Session, error) {
@@ -338,9 +354,9 @@ func auditNanos(at time.Time) any {
 func (t *tx) PruneAudit(before time.Time, keep int) (int, error) {
 	var n int64
 	del := func(query string, arg any) error {
-		tag, err := t.exec(query, arg)
+		tag, err := t.execNow("prune audit", query, arg)
 		if err != nil {
-			return fmt.Errorf("prune audit: %w", err)
+			return err
 		}
 		n += tag.RowsAffected()
 		return nil
@@ -394,11 +410,8 @@ func (t *tx) Meta(name string) (string, error) {
 }
 
 func (t *tx) PutMeta(name, value string) error {
-	if _, err := t.exec(`INSERT INTO meta (name, value) VALUES ($1, $2)
-		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value); err != nil {
-		return fmt.Errorf("put meta %q: %w", name, err)
-	}
-	return nil
+	return t.write(fmt.Sprintf("put meta %q", name), `INSERT INTO meta (name, value) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
 }
 
 // heartbeatKey is the heartbeat's row in the meta table.
@@ -427,4 +440,19 @@ func (t *tx) PutHeartbeat(at time.Time) error {
 		return fmt.Errorf("put heartbeat: %w", err)
 	}
 	return nil
+}
+
+var _ server.LogAppender = (*tx)(nil)
+
+// AppendAudit queues e: it goes with the next statement that is answered,
+// or the commit.
+func (t *tx) AppendAudit(e server.AuditEntry) error {
+	e.ID = 0 // the id column is the one ID
+	return put(t, "audit entry", `INSERT INTO audit (target, at, data) VALUES ($1, $2, $3)`, e, e.Target, auditNanos(e.At))
+}
+
+// AppendNotification queues n, as AppendAudit.
+func (t *tx) AppendNotification(n server.Notification) error {
+	n.ID = 0 // the id column is the one ID
+	return put(t, "notification", `INSERT INTO notifications (user_id, data) VALUES ($1, $2)`, n, n.UserID)
 }

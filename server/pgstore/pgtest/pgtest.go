@@ -44,6 +44,8 @@ type Options struct {
 	Durable bool
 	// MaxConnections is postgres's max_connections (default 200).
 	MaxConnections int
+	// Settings are more of postgres's settings (-c name=value).
+	Settings map[string]string
 }
 
 // Cluster is a running throwaway PostgreSQL server.
@@ -197,6 +199,9 @@ func (c *Cluster) Restart() error {
 	args := []string{"-D", c.dataDir(), "-k", c.dir, "-p", strconv.Itoa(c.port), "-c", "listen_addresses=",
 		"-c", "fsync=" + fsync, "-c", "full_page_writes=" + fsync, "-c", "max_connections=" + strconv.Itoa(c.opts.MaxConnections),
 		"-c", "log_min_messages=warning", "-c", "logging_collector=off"}
+	for k, v := range c.opts.Settings {
+		args = append(args, "-c", k+"="+v)
+	}
 	log, err := os.OpenFile(c.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -250,6 +255,37 @@ func (c *Cluster) Restart() error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Pids lists the server's processes now: the postmaster and its children
+// (the connections' backends and its helpers), for a measurement of the
+// processor time they use.
+func (c *Cluster) Pids() []int {
+	c.mu.Lock()
+	r := c.proc
+	c.mu.Unlock()
+	if r == nil || r.cmd.Process == nil {
+		return nil
+	}
+	root := r.cmd.Process.Pid
+	pids := []int{root}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		if len(f) > 1 && f[1] == strconv.Itoa(root) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // logTail is the end of the server's log.
