@@ -274,7 +274,6 @@ func procCPU(pid int) float64 {
 	return ticks / 100 // USER_HZ
 }
 
-
 // printStatements prints the database's statements by total time, and its
 // commits and rollbacks, then resets the counts.
 func printStatements(cluster *pgtest.Cluster, db string) {
