@@ -44,8 +44,7 @@ func TestUnavailableStoreIs503(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	srv, err = server.New(server.Config{Store: ds, SeedKey: key})
-	if err == nil {
+	if _, err := server.New(server.Config{Store: ds, SeedKey: key}); err == nil {
 		t.Fatal("server.New on a store that cannot answer succeeded")
 	}
 	// The server was started while the database answered; it goes away.
