@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -327,4 +329,61 @@ func TestDBRestartUnderLoad(t *testing.T) {
 		t.Errorf("health after the restart: %v", err)
 	}
 	t.Logf("%d requests answered unavailable; %d verified after the restart", unavailable.Load(), okAfter.Load())
+}
+
+// TestDBReplicaRefusesAnotherSeedKey: with --db, a replica refuses to
+// start with a seed key other than the one the database's seeds are
+// sealed with, and serve --db needs the key and the administrator
+// credential given (none is made: every replica must share them), and
+// refuses --data beside it, and a real clock on a database whose clock is
+// virtual; each says what to do.
+func TestDBReplicaRefusesAnotherSeedKey(t *testing.T) {
+	bin := buildBinary(t)
+	ctx := context.Background()
+	dsn := postgresFor(t, "keys")
+	start := time.Date(2026, 11, 23, 9, 0, 10, 0, time.UTC)
+	args := replicaArgs(t, dsn, start)
+	_, url := startServe(t, bin, args...)
+	c := client.New(url, replicaAdmin)
+	if _, err := c.ImportSeedFile(ctx, admin, []byte("KEY1, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), server.ImportOptions{Format: "csv"}); err != nil {
+		t.Fatal(err)
+	}
+	noEnv := []string{"TOKENLAB_SEED_KEY=", "TOKENLAB_ADMIN_TOKEN=", "TOKENLAB_DB="}
+	other := filepath.Join(t.TempDir(), "other.hex")
+	if err := os.WriteFile(other, []byte(strings.Repeat("ab", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"another key", nil, []string{"--db", dsn, "--seed-key-file", other, "--admin-token", replicaAdmin, "--virtual-clock"},
+			"is not the one the database's seeds are sealed with: give this replica the key the others run with"},
+		{"another key in the environment", []string{"TOKENLAB_SEED_KEY=" + strings.Repeat("cd", 32), "TOKENLAB_DB=" + dsn}, []string{"--admin-token", replicaAdmin, "--virtual-clock"},
+			"the seed key from TOKENLAB_SEED_KEY is not the one"},
+		{"no key", nil, []string{"--db", dsn, "--admin-token", replicaAdmin, "--virtual-clock"},
+			"--db needs the seed key every replica shares"},
+		{"no credential", nil, []string{"--db", dsn, "--seed-key-file", other, "--virtual-clock"},
+			"--db needs the administrator credential every replica shares"},
+		{"--data too", nil, []string{"--db", dsn, "--data", t.TempDir(), "--seed-key-file", other, "--admin-token", replicaAdmin},
+			"--data and --db"},
+		{"a real clock", nil, slices.Clone(args[:6]),
+			"the database's clock is virtual"},
+	}
+	for _, tc := range cases {
+		listening, stderr := serveOutcome(t, bin, append(slices.Clone(noEnv), tc.env...), tc.args...)
+		if listening || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: listening %v, stderr:\n%s\nwant it to refuse, saying %q", tc.name, listening, stderr, tc.want)
+		}
+		if strings.Contains(stderr, strings.Repeat("ab", 32)) || strings.Contains(stderr, strings.Repeat("cd", 32)) {
+			t.Errorf("%s: the key is in the output:\n%s", tc.name, stderr)
+		}
+	}
+	// The right key in the environment instead of a file is the same key.
+	if listening, stderr := serveOutcome(t, bin, []string{"TOKENLAB_SEED_KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", "TOKENLAB_DB=" + dsn, "TOKENLAB_ADMIN_TOKEN=" + replicaAdmin},
+		"--virtual-clock"); !listening {
+		t.Errorf("the database's key from TOKENLAB_SEED_KEY: %s", stderr)
+	}
 }
