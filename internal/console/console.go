@@ -130,6 +130,9 @@ var actor = server.AsAdmin("console")
 
 // New returns the console's handler.
 func New(o Options) (*Console, error) {
+	if v, ok := o.VirtualClock.(*clock.Virtual); ok && v == nil {
+		o.VirtualClock = nil // a nil *clock.Virtual is a real clock
+	}
 	if o.Server == nil {
 		return nil, errors.New("console: no server")
 	}

@@ -225,6 +225,9 @@ func (o Options) Validate() error {
 // New returns the API's handler, with /metrics. Check opts with Validate
 // first.
 func New(srv *server.Server, opts Options) http.Handler {
+	if v, ok := opts.VirtualClock.(*server.VirtualClock); ok && v == nil {
+		opts.VirtualClock = nil // a nil *VirtualClock is a real clock, as it was before the field took a ClockMover
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
