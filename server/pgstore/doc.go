@@ -53,10 +53,9 @@
 // notifications the server appends without their ID, server.LogAppender)
 // go with the next statement that must be answered or with the COMMIT,
 // and Account reads the owner's tokens in the same round trip (a login
-// reads them next). A verification is four round trips: BEGIN and the
-// clock, the account and its tokens, nothing else until the token's
-// update, the audit entry and COMMIT go together; it would be eight one
-// statement at a time. A write that fails is reported by the statement it
+// reads them next). A verification is three round trips: BEGIN and the
+// virtual clock; the account and its tokens; the token's update, the audit
+// entry and COMMIT together. It would be eight one statement at a time. A write that fails is reported by the statement it
 // went with, naming itself, and aborts the transaction as it would have
 // at once.
 //

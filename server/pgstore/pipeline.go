@@ -14,13 +14,15 @@ import (
 // one costs a wake-up of the server's backend and two system calls on each
 // side, which on a small machine is most of a verification's processor
 // time. Its BEGIN waits to go with its first statement; its writes that
-// answer nothing (the upserts) wait to go with the next statement that
-// must be answered, or with the COMMIT; a verification is then four round
-// trips (BEGIN and the clock, the account, the owner's tokens, the writes
-// and COMMIT) where it would be eight. Each batch is one pgx pipeline:
-// statements in order, answered in order. A write that fails is reported
-// with the statement it went with (naming itself), and the transaction is
-// aborted as it would have been at once.
+// answer nothing (the upserts, the appended log entries) wait to go with
+// the next statement that must be answered, or with the COMMIT; Account
+// reads the owner's tokens in the same round trip. A verification is then
+// three round trips (BEGIN and the virtual clock; the account and its
+// tokens; the token's update, the audit entry and COMMIT) where it would
+// be eight. Each batch is one pgx pipeline: statements in order, answered
+// in order. A write that fails is reported with the statement it went
+// with (naming itself), and the transaction is aborted as it would have
+// been at once.
 
 // pending is a statement waiting to go.
 type pending struct {
