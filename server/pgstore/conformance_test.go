@@ -72,3 +72,21 @@ func TestReplicas(t *testing.T) {
 		return s
 	})
 }
+
+// TestCommitsAreDurable: the store's sessions commit synchronously even
+// when the database's default says otherwise.
+func TestCommitsAreDurable(t *testing.T) {
+	schema := schemaFor(t, t.TempDir())
+	if err := cluster.Exec(t.Context(), "tokenlab", "ALTER DATABASE tokenlab SET synchronous_commit = off"); err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Exec(context.Background(), "tokenlab", "ALTER DATABASE tokenlab RESET synchronous_commit")
+	s := openIn(t, schema)
+	var got string
+	if err := s.View(t.Context(), func(tx server.Tx) (err error) { got, err = pgstore.Setting(tx, "synchronous_commit"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if got != "on" {
+		t.Fatalf("synchronous_commit in the store's sessions is %q, want on", got)
+	}
+}

@@ -50,6 +50,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "tokenlab"
 	}
+	// An Update is acknowledged once its commit is durable, whatever the
+	// database's default: a server configured with synchronous_commit off
+	// would lose acknowledged verifications in a crash, and a lost
+	// acceptance is a code that can be used again.
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err)
