@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,6 +26,7 @@ type replica struct {
 	store *pgstore.Store
 	clock *pgstore.Clock
 	srv   *server.Server
+	key   []byte
 }
 
 // replicas starts n servers on one new schema, with one seed key.
@@ -47,7 +49,7 @@ func replicas(t *testing.T, n int, pol server.Policy) []replica {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rs = append(rs, replica{st, clk, srv})
+		rs = append(rs, replica{st, clk, srv, key})
 	}
 	return rs
 }
@@ -365,5 +367,96 @@ func TestReadCommittedAcceptsTwice(t *testing.T) {
 	}
 	if most < 2 {
 		t.Fatalf("READ COMMITTED never accepted a code twice in 10 rounds: the race does not test isolation")
+	}
+}
+
+// stopAfter is a store whose Updates cancel a context once n of them have
+// committed: a sweep cut off there, as by the death of its process.
+type stopAfter struct {
+	*pgstore.Store
+	n      atomic.Int32
+	cancel context.CancelFunc
+}
+
+func (s *stopAfter) Update(ctx context.Context, fn func(server.Tx) error) error {
+	err := s.Store.Update(ctx, fn)
+	if err == nil && s.n.Add(-1) == 0 {
+		s.cancel()
+	}
+	return err
+}
+
+// TestSweepCutOffLeavesNoHalf: a sweep cut off after some tokens leaves
+// each token swept whole or not at all — its status, notices and audit
+// entries together — and a sweep on another replica does the rest, each
+// event once.
+func TestSweepCutOffLeavesNoHalf(t *testing.T) {
+	rs := replicas(t, 2, server.Policy{})
+	const n = 6
+	for i := range n {
+		user(t, rs[i%2], fmt.Sprintf("half%d", i))
+	}
+	step(t, rs[0], 3*365*24*time.Hour)
+	ctx, cancel := context.WithCancel(t.Context())
+	cut := &stopAfter{Store: rs[0].store, cancel: cancel}
+	cutSrv, err := server.New(server.Config{Store: cut, Clock: rs[0].clock, SeedKey: rs[0].key, Policy: server.Policy{PasswordCost: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut.n.Store(2) // from here on: the sweep's second token is its last
+	first, err := cutSrv.Sweep(ctx)
+	if err == nil {
+		t.Fatalf("the cut-off sweep returned no error: %+v", first)
+	}
+	state := func() (swept int, half []string) {
+		for i := range n {
+			u, serial := fmt.Sprintf("half%d", i), fmt.Sprintf("PGHALF%d", i)
+			v, err := rs[1].srv.Token(t.Context(), serial)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all, err := rs[1].srv.Notifications(t.Context(), u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ns []server.Notification // the sweep's, dated from the token's expiry on
+			for _, x := range all {
+				if x.CreatedAt.After(start.Add(24 * time.Hour)) {
+					ns = append(ns, x)
+				}
+			}
+			es, err := rs[1].srv.Audit(t.Context(), serial, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sweeps := 0
+			for _, e := range es {
+				if strings.HasPrefix(e.Action, "sweep.") {
+					sweeps++
+				}
+			}
+			switch {
+			case v.Status == server.StatusRevoked && len(ns) > 0 && sweeps > 0:
+				swept++
+			case v.Status == server.StatusActive && len(ns) == 0 && sweeps == 0:
+			default:
+				half = append(half, fmt.Sprintf("%s: %s, %d notices, %d sweep entries", serial, v.Status, len(ns), sweeps))
+			}
+		}
+		return swept, half
+	}
+	swept, half := state()
+	if len(half) > 0 || swept == 0 || swept == n {
+		t.Fatalf("after a sweep cut off after 2 updates: %d of %d swept, half-done: %v", swept, n, half)
+	}
+	rest, err := rs[1].srv.Sweep(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if swept, half := state(); swept != n || len(half) > 0 {
+		t.Fatalf("after the other replica's sweep: %d of %d swept, half-done: %v", swept, n, half)
+	}
+	if rest.Revoked != n-2 || rest.Expired != n-2 {
+		t.Fatalf("the other replica's sweep: %+v; want the %d tokens left", rest, n-2)
 	}
 }
