@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/pgstore"
@@ -19,16 +21,28 @@ var cluster *pgtest.Cluster
 
 func TestMain(m *testing.M) { pgtest.Main(m, &cluster, pgtest.Options{}) }
 
+// admin is a connection to the test database that makes the schemas.
+var (
+	adminOnce sync.Once
+	adminConn *pgxpool.Pool
+	adminErr  error
+)
+
 // schemaFor is a schema of the test database of its own for dir: the
 // conformance suite keys a store's data by a directory.
 func schemaFor(t testing.TB, dir string) string {
 	t.Helper()
+	adminOnce.Do(func() {
+		if adminErr = cluster.CreateDatabase(context.Background(), "tokenlab"); adminErr == nil {
+			adminConn, adminErr = pgxpool.New(context.Background(), cluster.DSN("tokenlab"))
+		}
+	})
+	if adminErr != nil {
+		t.Fatal(adminErr)
+	}
 	sum := sha256.Sum256([]byte(dir))
 	schema := "s_" + hex.EncodeToString(sum[:8])
-	if err := cluster.CreateDatabase(context.Background(), "tokenlab"); err != nil {
-		t.Fatal(err)
-	}
-	if err := cluster.Exec(context.Background(), "tokenlab", "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
+	if _, err := adminConn.Exec(context.Background(), "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
 		t.Fatal(err)
 	}
 	return schema
