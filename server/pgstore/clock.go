@@ -83,10 +83,25 @@ func (t *tx) readClock() (time.Time, error) {
 }
 
 // NowTx is the clock's time in tx, a transaction of the Clock's store.
+//
+// The time this store last read or moved the clock is taken as the
+// transaction's without a round trip of its own: a check that the clock
+// still stands there (tokenlab_clock_is) goes with the transaction's next
+// statement, in the same snapshot, and if another server has moved the
+// clock meanwhile the transaction fails there, is not kept, and runs again
+// on the clock read afresh. So no transaction commits on a time other than
+// the clock's at its place in the serial order, and a verification saves
+// a round trip (clocks move rarely: once a round in the load test).
 func (c *Clock) NowTx(t server.Tx) (time.Time, error) {
 	ptx, ok := t.(*tx)
 	if !ok {
 		return time.Time{}, fmt.Errorf("pgstore: the virtual clock is read in a transaction of its own store, not a %T", t)
+	}
+	if at, ok := c.s.seenClock(); ok && !ptx.readOnly {
+		if err := ptx.write("check the virtual clock", `SELECT tokenlab_clock_is($1, $2)`, at.Unix(), at.Nanosecond()); err != nil {
+			return time.Time{}, err
+		}
+		return at, nil
 	}
 	at, err := ptx.readClock()
 	if err == nil {
@@ -113,6 +128,7 @@ func (c *Clock) remember(at time.Time) {
 	c.mu.Lock()
 	c.last = at
 	c.mu.Unlock()
+	c.s.sawClock(at)
 }
 
 // Now is the clock's time, for the callers that cannot be told it failed:

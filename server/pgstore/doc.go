@@ -53,21 +53,26 @@
 // notifications the server appends without their ID, server.LogAppender)
 // go with the next statement that must be answered or with the COMMIT,
 // and Account reads the owner's tokens in the same round trip (a login
-// reads them next). A verification is three round trips: BEGIN and the
-// virtual clock; the account and its tokens; the token's update, the audit
-// entry and COMMIT together. It would be eight one statement at a time. A write that fails is reported by the statement it
+// reads them next). A verification is two round trips: BEGIN, the virtual
+// clock's check, the account and its tokens; then the token's update, the
+// audit entry and COMMIT together. It would be eight one statement at a
+// time. A write that fails is reported by the statement it
 // went with, naming itself, and aborts the transaction as it would have
 // at once.
 //
 // # The virtual clock
 //
 // With --virtual-clock the time is one row of the database (Clock), which
-// every replica reads and any replica moves. An Update reads it inside its
-// own transaction (server.SharedClock), so its time is the one in force at
+// every replica reads and any replica moves. An Update's time is the one
+// in its own transaction (server.SharedClock), so it is the one in force at
 // its place in the serial order: an Update serialised after a move has the
 // new time, and no replica verifies against a clock another has already
-// moved. There is no cache for the same reason; reading it costs no round
-// trip of its own, as it goes with the BEGIN.
+// moved. To save the round trip, an Update takes the time this replica saw
+// last and checks it with its next statement, in the same snapshot
+// (tokenlab_clock_is, SQLSTATE TL001 when the clock stands elsewhere): an
+// Update that took a time the clock has left fails there, keeps nothing,
+// and runs again on the clock read afresh. Reads outside a transaction
+// (GET /v1/clock) always read the row.
 //
 // # The sweep
 //

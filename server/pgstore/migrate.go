@@ -102,6 +102,17 @@ CREATE TABLE virtual_clock (
 	sec  BIGINT NOT NULL, -- unix seconds
 	nsec INTEGER NOT NULL -- and nanoseconds
 );
+-- A transaction that took the virtual clock's time from the server's
+-- memory checks it here, in the round trip of its next statement: it
+-- fails with SQLSTATE TL001 (and is run again, on the clock read afresh)
+-- if the clock stands elsewhere.
+CREATE FUNCTION tokenlab_clock_is(s BIGINT, ns INTEGER) RETURNS VOID LANGUAGE plpgsql AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM virtual_clock WHERE sec = s AND nsec = ns) THEN
+		RAISE EXCEPTION 'the virtual clock has moved' USING ERRCODE = 'TL001';
+	END IF;
+END
+$$;
 `,
 }
 

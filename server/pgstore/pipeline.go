@@ -16,10 +16,11 @@ import (
 // time. Its BEGIN waits to go with its first statement; its writes that
 // answer nothing (the upserts, the appended log entries) wait to go with
 // the next statement that must be answered, or with the COMMIT; Account
-// reads the owner's tokens in the same round trip. A verification is then
-// three round trips (BEGIN and the virtual clock; the account and its
-// tokens; the token's update, the audit entry and COMMIT) where it would
-// be eight. Each batch is one pgx pipeline: statements in order, answered
+// reads the owner's tokens in the same round trip, and the virtual clock's
+// time is taken from memory and checked with the next statement
+// (Clock.NowTx). A verification is then two round trips (BEGIN, the
+// clock's check, the account and its tokens; the token's update, the audit
+// entry and COMMIT) where it would be eight. Each batch is one pgx pipeline: statements in order, answered
 // in order. A write that fails is reported with the statement it went
 // with (naming itself), and the transaction is aborted as it would have
 // been at once.

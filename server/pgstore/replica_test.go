@@ -193,12 +193,14 @@ func TestClockIsShared(t *testing.T) {
 	for i, d := range []time.Duration{time.Hour, -30 * time.Second, 400 * 24 * time.Hour} {
 		want := step(t, rs[i%2], d)
 		other := rs[(i+1)%2]
-		if got, err := other.srv.Now(t.Context()); err != nil || !got.Equal(want) {
-			t.Fatalf("move %d: the other server's time is %v, %v; want %v", i, got, err, want)
-		}
+		// First in an Update, which the other server begins on the time
+		// it saw last, before the move: the Update must not commit on it.
 		var inTx time.Time
 		if err := other.store.Update(t.Context(), func(tx server.Tx) (err error) { inTx, err = other.clock.NowTx(tx); return err }); err != nil || !inTx.Equal(want) {
 			t.Fatalf("move %d: the other server's time in an Update is %v, %v; want %v", i, inTx, err, want)
+		}
+		if got, err := other.srv.Now(t.Context()); err != nil || !got.Equal(want) {
+			t.Fatalf("move %d: the other server's time is %v, %v; want %v", i, got, err, want)
 		}
 	}
 	// A server started later keeps the clock the others run on.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,26 @@ type Store struct {
 	// for the tests and the load test's report.
 	retries atomic.Int64
 	desc    string // the database, for messages
+
+	// clockSeen is the virtual clock's time as this store last read or
+	// moved it: an Update takes it as its time and checks it in its next
+	// round trip (Clock.NowTx).
+	clockMu   sync.Mutex
+	clockSeen time.Time
+}
+
+// seenClock is the clock's last time seen, if any.
+func (s *Store) seenClock() (time.Time, bool) {
+	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	return s.clockSeen, !s.clockSeen.IsZero()
+}
+
+// sawClock records the clock's time; the zero time forgets it.
+func (s *Store) sawClock(at time.Time) {
+	s.clockMu.Lock()
+	s.clockSeen = at
+	s.clockMu.Unlock()
 }
 
 var _ server.Store = (*Store)(nil)
@@ -141,6 +162,7 @@ func (s *Store) updateOnce(ctx context.Context, fn func(server.Tx) error) (err e
 		// A statement failed, so the transaction is aborted, whatever fn
 		// made of the error: it may have taken it for a missing record.
 		if conflict(t.failed) {
+			s.forgetMovedClock(t.failed)
 			return t.failed, true
 		}
 		if ferr == nil || errors.Is(t.failed, server.ErrUnavailable) && !errors.Is(ferr, server.ErrUnavailable) {
@@ -166,6 +188,7 @@ func (s *Store) updateOnce(ctx context.Context, fn func(server.Tx) error) (err e
 	case err == nil:
 		return nil, false
 	case conflict(err):
+		s.forgetMovedClock(err)
 		return err, true
 	case errors.Is(err, pgx.ErrTxCommitRollback):
 		return fmt.Errorf("pgstore: commit: the transaction was rolled back: %w", err), false
@@ -229,11 +252,25 @@ func (s *Store) dbError(what string, err error) error {
 }
 
 // conflict reports whether err is PostgreSQL's refusal to serialise a
-// transaction with others, or a deadlock between them: nothing of it was
-// kept, and running it again may succeed.
+// transaction with others, or a deadlock between them, or a transaction
+// that took the virtual clock's time from memory and found it moved
+// (clockMoved): nothing of it was kept, and running it again may succeed.
 func conflict(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01" || pe.Code == clockMoved)
+}
+
+// clockMoved is the SQLSTATE of tokenlab_clock_is: the virtual clock is not
+// where the transaction took its time from.
+const clockMoved = "TL001"
+
+// forgetMovedClock forgets the clock's time seen if err says it moved, so
+// that the transaction's next run reads it afresh.
+func (s *Store) forgetMovedClock(err error) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == clockMoved {
+		s.sawClock(time.Time{})
+	}
 }
 
 // unavailableError is a database error that says nothing about the
