@@ -14,7 +14,8 @@ export CGO_ENABLED ?= 1
 # The usb build tag compiles the gousb reader (cgo + libusb-1.0).
 TAGS        ?= usb
 BIN         := bin/tokenlab
-DEB_PACKAGES := oathtool pskctool libusb-1.0-0-dev pkg-config gcc chromium freeradius-utils freeradius libpam-oath libpam-google-authenticator
+# postgresql: the tests of server/pgstore and serve --db start throwaway clusters of it.
+DEB_PACKAGES := oathtool pskctool libusb-1.0-0-dev pkg-config gcc chromium freeradius-utils freeradius libpam-oath libpam-google-authenticator postgresql
 FUZZTIME    ?= 20s
 BENCHTIME   ?= 1s
 
@@ -104,14 +105,27 @@ LOAD_DURATION    ?= 10s
 LOAD_TOKENS      ?= 400
 LOAD_LOGIN_FLOOD ?= 0
 
+DB       ?= sqlite
+REPLICAS ?= 1
+
 .PHONY: load
-load: build ## durable load test: a fresh server (virtual clock, temporary data) and bench --server at it; LOAD_CONCURRENCY=N, LOAD_DURATION=D, LOAD_TOKENS=N, LOAD_LOGIN_FLOOD=N (a second phase beside N wrong-password login workers)
+load: build ## durable load test: a fresh server (virtual clock, temporary data) and bench --server at it; LOAD_CONCURRENCY=N, LOAD_DURATION=D, LOAD_TOKENS=N, LOAD_LOGIN_FLOOD=N (a second phase beside N wrong-password login workers); DB=postgres REPLICAS=N: N replicas on a throwaway PostgreSQL
+ifeq ($(DB),postgres)
+	$(GO) run ./server/perf/dbload -bin $(BIN) -configs pg$(REPLICAS) -duration $(LOAD_DURATION) -concurrency $(LOAD_CONCURRENCY) -tokens $(LOAD_TOKENS)
+else
 	@dir=$$(mktemp -d); \
 	export TOKENLAB_ADMIN_TOKEN=$$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n'); \
 	./$(BIN) serve --virtual-clock --addr $(LOAD_ADDR) --data $$dir/server --store $$dir/tokens.json 2>$$dir/serve.log & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; rm -rf $$dir' EXIT; \
 	for i in $$(seq 100); do ./$(BIN) clock --server http://$(LOAD_ADDR) >/dev/null 2>&1 && break; sleep 0.1; done; \
 	./$(BIN) bench --server http://$(LOAD_ADDR) --concurrency $(LOAD_CONCURRENCY) --duration $(LOAD_DURATION) --tokens $(LOAD_TOKENS) --login-flood $(LOAD_LOGIN_FLOOD)
+endif
+
+LOAD_ROUNDS ?= 3
+
+.PHONY: load-compare
+load-compare: build ## the durable load side by side: SQLite, one and two PostgreSQL replicas, taking turns LOAD_ROUNDS times; a table for docs/performance.md
+	$(GO) run ./server/perf/dbload -bin $(BIN) -configs sqlite,pg1,pg2 -rounds $(LOAD_ROUNDS) -duration $(LOAD_DURATION) -concurrency $(LOAD_CONCURRENCY) -tokens $(LOAD_TOKENS)
 
 FLEET       ?= 3000
 CONCURRENCY ?= 16

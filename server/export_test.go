@@ -10,3 +10,10 @@ func SetPasswordFuncs(compare func(hash, password []byte) error, hash func(passw
 
 // PasswordSlots is how many password hashes may be compared or made at once.
 func PasswordSlots() int { return cap(bcryptSlots) }
+
+// PendingChallenges is how many next-code challenges are open.
+func (s *Server) PendingChallenges() int {
+	s.challenges.mu.Lock()
+	defer s.challenges.mu.Unlock()
+	return len(s.challenges.byID)
+}

@@ -64,16 +64,23 @@ type fixture struct {
 	key   []byte
 	clk   *clock.Virtual
 	pol   server.Policy
+	wrap  func(server.Store) server.Store // if not nil, the store the server gets is wrap's
 	srv   *server.Server
 	admin server.Actor
 }
 
 func newFixture(t testing.TB, pol server.Policy) *fixture {
 	t.Helper()
+	return newFixtureOn(t, pol, nil)
+}
+
+// newFixtureOn is newFixture on the store wrap makes of SQLite's.
+func newFixtureOn(t testing.TB, pol server.Policy, wrap func(server.Store) server.Store) *fixture {
+	t.Helper()
 	if pol.PasswordCost == 0 {
 		pol.PasswordCost = 4 // bcrypt's minimum: tests create many accounts
 	}
-	f := &fixture{t: t, ctx: context.Background(), dir: t.TempDir(), key: make([]byte, 32), clk: clock.NewVirtual(start), pol: pol, admin: server.AsAdmin("ops")}
+	f := &fixture{t: t, ctx: context.Background(), dir: t.TempDir(), key: make([]byte, 32), clk: clock.NewVirtual(start), pol: pol, admin: server.AsAdmin("ops"), wrap: wrap}
 	if _, err := rand.Read(f.key); err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +94,11 @@ func (f *fixture) open() {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	f.srv, err = server.New(server.Config{Store: st, Clock: f.clk, Policy: f.pol, SeedKey: f.key})
+	var store server.Store = st
+	if f.wrap != nil {
+		store = f.wrap(st)
+	}
+	f.srv, err = server.New(server.Config{Store: store, Clock: f.clk, Policy: f.pol, SeedKey: f.key})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -17,7 +17,13 @@ func (s *Server) Health(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("the store does not answer a read: %w", err)
 	}
-	if err := s.store.Update(ctx, func(tx Tx) error { return tx.PutHeartbeat(s.clock.Now()) }); err != nil {
+	if err := s.store.Update(ctx, func(tx Tx) error {
+		now, err := s.nowTx(tx)
+		if err != nil {
+			return err
+		}
+		return tx.PutHeartbeat(now)
+	}); err != nil {
 		return fmt.Errorf("the store does not take a write: %w", err)
 	}
 	return nil

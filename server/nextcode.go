@@ -207,27 +207,36 @@ func (s *Server) VerifyPasswordAndCode(ctx context.Context, userID, passwordAndC
 // challenge when the code asks for the next one.
 func (s *Server) verifyOrChallengeAs(ctx context.Context, userID, otp string, account func(Tx) (Account, error)) (Verification, *Challenge, error) {
 	var (
-		out Verification
-		nc  nextCode
-		ch  *Challenge
+		out     Verification
+		ch      *Challenge
+		pending pendingChallenge
+		at      time.Time
 	)
 	err := s.doOutcome(ctx, AsUser(userID), "token.verify", userID, func(tx Tx, now time.Time) (string, error) {
+		// The Update may run this again (Store): every run starts afresh.
+		out, ch = Verification{}, nil
 		acc, err := account(tx)
 		if err != nil {
 			return "", err
 		}
 		var t Token
+		var nc nextCode
 		out, t, err = s.verifyOrChallengeTx(tx, now, acc, otp, &nc)
 		if err != nil || nc.serial == "" {
 			return "", err
 		}
 		exp := now.Add(challengeSteps * time.Duration(t.PeriodS) * time.Second)
 		ch = &Challenge{Serial: nc.serial, ExpiresAt: exp}
-		ch.ID = s.challenges.add(pendingChallenge{user: userID, serial: nc.serial, step: nc.step, expires: exp}, now)
+		pending, at = pendingChallenge{user: userID, serial: nc.serial, step: nc.step, expires: exp}, now
 		return "next_code_required", nil
 	})
 	if err != nil {
 		return Verification{}, nil, err
+	}
+	if ch != nil {
+		// Once the Update is committed: a run that was not kept opens no
+		// challenge.
+		ch.ID = s.challenges.add(pending, at)
 	}
 	return out, ch, nil
 }

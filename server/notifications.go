@@ -139,6 +139,5 @@ func (s *Server) notify(tx Tx, at time.Time, acc Account, e NotificationEntry, v
 // notifyTo records a notification to any recipient (a phone) in the outbox.
 func (s *Server) notifyTo(tx Tx, at time.Time, userID, recipient string, e NotificationEntry, v noteValues) error {
 	subject, body := e.render(s.policy, v)
-	_, err := tx.AddNotification(Notification{UserID: userID, Recipient: recipient, Kind: e.Kind, Subject: subject, Body: body, CreatedAt: at})
-	return err
+	return addNotification(tx, Notification{UserID: userID, Recipient: recipient, Kind: e.Kind, Subject: subject, Body: body, CreatedAt: at})
 }

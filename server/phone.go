@@ -555,8 +555,12 @@ func (s *Server) Phones(ctx context.Context, userID string) (PhonesView, error) 
 	if err := s.checkIDs(userRef(&userID)); err != nil {
 		return PhonesView{}, err
 	}
+	now, err := s.now(ctx)
+	if err != nil {
+		return PhonesView{}, err
+	}
 	var out PhonesView
-	err := s.view(ctx, func(tx Tx) error {
+	err = s.view(ctx, func(tx Tx) error {
 		acc, err := s.account(tx, userID)
 		if err != nil {
 			return err
@@ -565,7 +569,7 @@ func (s *Server) Phones(ctx context.Context, userID string) (PhonesView, error) 
 		if err != nil {
 			return err
 		}
-		out = PhonesView{UserID: userID, OwnerID: owner.UserID, Phones: []PhoneView{}, Subscription: s.subView(owner.PhoneSubscription, s.clock.Now())}
+		out = PhonesView{UserID: userID, OwnerID: owner.UserID, Phones: []PhoneView{}, Subscription: s.subView(owner.PhoneSubscription, now)}
 		for _, p := range owner.Phones {
 			out.Phones = append(out.Phones, phoneView(p))
 		}
@@ -845,16 +849,19 @@ func (s *Server) sweepAccounts(ctx context.Context, now time.Time, rep *SweepRep
 		return err
 	}
 	for _, d := range due {
+		var r SweepReport // of the Update's last run (Store)
 		err := s.store.Update(ctx, func(tx Tx) error {
+			r = SweepReport{}
 			acc, err := tx.Account(d.UserID)
 			if err != nil {
 				return err
 			}
-			return s.applyAccountDue(tx, &acc, now, rep)
+			return s.applyAccountDue(tx, &acc, now, &r)
 		})
 		if err != nil {
 			return fmt.Errorf("sweep of %s: %w", d.UserID, err)
 		}
+		rep.add(r)
 	}
 	return nil
 }
@@ -900,7 +907,7 @@ func (s *Server) applyAccountDue(tx Tx, acc *Account, now time.Time, rep *SweepR
 		if err != nil {
 			return err
 		}
-		if _, err := tx.AddAudit(AuditEntry{At: ev.at, Actor: System.String(), Action: "sweep.phone_" + string(ev.kind), Target: acc.UserID, Outcome: "ok", Detail: string(ev.kind)}); err != nil {
+		if err := addAudit(tx, AuditEntry{At: ev.at, Actor: System.String(), Action: "sweep.phone_" + string(ev.kind), Target: acc.UserID, Outcome: "ok", Detail: string(ev.kind)}); err != nil {
 			return err
 		}
 	}

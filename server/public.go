@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"time"
 
 	"github.com/tokenlab/tokenlab/internal/clock"
@@ -20,6 +21,22 @@ import (
 // virtual clock a test moves, both fit.
 type Clock interface {
 	Now() time.Time
+}
+
+// ClockMover is a virtual clock the API may move: a VirtualClock, or the
+// one server/pgstore keeps in the database for every replica on it.
+type ClockMover = clock.Mover
+
+// A SharedClock is a Clock kept in the store, that every server on it
+// shares (server/pgstore's virtual clock). The server reads an Update's
+// time with NowTx inside the Update's own transaction, so that the time is
+// the one in force at that transaction's place in the serial order: a move
+// of the clock committed before is seen, on every replica. NowContext is
+// the time outside a transaction, and says when the store cannot tell it.
+type SharedClock interface {
+	Clock
+	NowTx(tx Tx) (time.Time, error)
+	NowContext(ctx context.Context) (time.Time, error)
 }
 
 // VirtualClock is a clock that stands still until it is moved (Step, Set):

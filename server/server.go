@@ -84,7 +84,24 @@ func (s *Server) Policy(context.Context) (Policy, error) { return s.policy, nil 
 func (s *Server) Clock() Clock { return s.clock }
 
 // Now is the server's time.
-func (s *Server) Now(context.Context) (time.Time, error) { return s.clock.Now(), nil }
+func (s *Server) Now(ctx context.Context) (time.Time, error) { return s.now(ctx) }
+
+// now is the clock's time; a clock kept in the store may fail to tell it.
+func (s *Server) now(ctx context.Context) (time.Time, error) {
+	if c, ok := s.clock.(SharedClock); ok {
+		return c.NowContext(ctx)
+	}
+	return s.clock.Now(), nil
+}
+
+// nowTx is the clock's time for an Update: read in its transaction when
+// the clock is kept in the store (SharedClock).
+func (s *Server) nowTx(tx Tx) (time.Time, error) {
+	if c, ok := s.clock.(SharedClock); ok {
+		return c.NowTx(tx)
+	}
+	return s.clock.Now(), nil
+}
 
 // The server and the HTTP client are one service.
 var _ Service = (*Server)(nil)
@@ -153,7 +170,11 @@ func (s *Server) do(ctx context.Context, actor Actor, action, target string, fn 
 func (s *Server) doOutcome(ctx context.Context, actor Actor, action, target string, fn func(tx Tx, now time.Time) (string, error)) error {
 	var refusal *Error
 	err := s.store.Update(ctx, func(tx Tx) error {
-		now := s.clock.Now()
+		refusal = nil // the Update may run fn again (Store): only the last run's refusal counts
+		now, err := s.nowTx(tx)
+		if err != nil {
+			return err
+		}
 		outcome, err := fn(tx, now)
 		if outcome == "" {
 			outcome = "ok"
@@ -172,8 +193,7 @@ func (s *Server) doOutcome(ctx context.Context, actor Actor, action, target stri
 			// First, so that clipping a long detail keeps it.
 			detail = strings.TrimSuffix("via "+o+"; "+detail, "; ")
 		}
-		_, aerr := tx.AddAudit(auditEntry(AuditEntry{At: now, Actor: actor.String(), Action: action, Target: target, Outcome: outcome, Detail: detail}))
-		return aerr
+		return addAudit(tx, auditEntry(AuditEntry{At: now, Actor: actor.String(), Action: action, Target: target, Outcome: outcome, Detail: detail}))
 	})
 	if err != nil {
 		return err

@@ -211,8 +211,12 @@ func (s *Server) Session(ctx context.Context, id string) (Session, error) {
 	if err := s.checkIDs(sessionRef(&id)); err != nil {
 		return Session{}, err
 	}
+	now, err := s.now(ctx)
+	if err != nil {
+		return Session{}, err
+	}
 	var out Session
-	err := s.view(ctx, func(tx Tx) error {
+	err = s.view(ctx, func(tx Tx) error {
 		ss, err := tx.Session(id)
 		if errors.Is(err, ErrNoRecord) {
 			return s.refuse(CodeSessionInvalid, "no session %q", id)
@@ -220,7 +224,7 @@ func (s *Server) Session(ctx context.Context, id string) (Session, error) {
 		if err != nil {
 			return err
 		}
-		_, why, err := s.sessionEnd(tx, ss, s.clock.Now())
+		_, why, err := s.sessionEnd(tx, ss, now)
 		if err != nil {
 			return err
 		}

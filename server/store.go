@@ -12,11 +12,26 @@ import (
 // ErrCredentialsInvalid, … — and any other is an internal error.
 var ErrNoRecord = errors.New("not found")
 
+// ErrUnavailable is what a Store returns (wrapped) when its database
+// cannot answer for now — unreachable, restarting, out of connections —
+// rather than because of the request: the request may succeed if tried
+// again, and the HTTP API answers it with 503 unavailable. SQLite in the
+// server's own process never does; PostgreSQL (server/pgstore) does.
+var ErrUnavailable = errors.New("the store is unavailable")
+
 // Store keeps the server's state durably. Every server operation runs in
 // one Update (or View) transaction: an Update commits only when its function
 // returns nil, and is acknowledged only after the commit is durable. Updates
 // are serialisable: two at once behave as one after the other, which is what
-// makes a code acceptable only once under concurrent requests.
+// makes a code acceptable only once under concurrent requests — across
+// processes too, when several share the store's data.
+//
+// A store may run an Update's function more than once: a store that runs
+// Updates side by side (PostgreSQL, server/pgstore) runs one again, from
+// the start and on fresh reads, when it could not be serialised with the
+// others, and keeps only the last run's writes. So the function must keep
+// nothing outside the Tx but results it sets on every run: no counters
+// added to, no in-memory state changed, nothing sent.
 //
 // The default Store is SQLite (server/sqlitestore). Records are whole
 // values: Put replaces, Get returns a copy.
@@ -93,6 +108,45 @@ type Tx interface {
 	// key's check value); PutMeta sets it.
 	Meta(name string) (string, error)
 	PutMeta(name, value string) error
+}
+
+// A LogAppender is a Tx that adds an audit entry or a notification
+// without saying its ID, which lets a store send the entry with the commit
+// rather than wait for it (server/pgstore: one round trip to the database
+// fewer per verification). The server adds through it when the Tx has it.
+type LogAppender interface {
+	AppendAudit(AuditEntry) error
+	AppendNotification(Notification) error
+}
+
+// addAudit adds e, through LogAppender when tx has it.
+func addAudit(tx Tx, e AuditEntry) error {
+	if a, ok := tx.(LogAppender); ok {
+		return a.AppendAudit(e)
+	}
+	_, err := tx.AddAudit(e)
+	return err
+}
+
+// addNotification adds n, through LogAppender when tx has it.
+func addNotification(tx Tx, n Notification) error {
+	if a, ok := tx.(LogAppender); ok {
+		return a.AppendNotification(n)
+	}
+	_, err := tx.AddNotification(n)
+	return err
+}
+
+// An Exclusive store runs a function while no other server on the same
+// data runs one under the same name (an advisory lock, for PostgreSQL):
+// the sweep runs so, so that replicas sharing a database do not do its
+// work twice at once. The lock goes when the function returns or the
+// process dies; fn's context ends if the lock is lost. The sweep is
+// correct without it — each token's events are applied in one serialisable
+// Update that reads the token afresh — so the lock saves work, it does not
+// guard data.
+type Exclusive interface {
+	Exclusive(ctx context.Context, name string, fn func(context.Context) error) error
 }
 
 // TokenFilter selects tokens.

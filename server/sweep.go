@@ -123,24 +123,47 @@ type SweepReport struct {
 // (docs/lifecycle.md, “The audit log”). Run it whenever the clock moves
 // (the HTTP server does, on every move of its virtual clock) or
 // periodically.
+//
+// On a store shared by several servers (Exclusive), one sweeps at a time:
+// a sweep asked for while another server sweeps waits for it, then does
+// what is left.
 func (s *Server) Sweep(ctx context.Context) (SweepReport, error) {
+	ex, ok := s.store.(Exclusive)
+	if !ok {
+		return s.sweep(ctx)
+	}
 	var rep SweepReport
-	now := s.clock.Now()
+	err := ex.Exclusive(ctx, "sweep", func(ctx context.Context) (err error) {
+		rep, err = s.sweep(ctx)
+		return err
+	})
+	return rep, err
+}
+
+func (s *Server) sweep(ctx context.Context) (SweepReport, error) {
+	var rep SweepReport
+	now, err := s.now(ctx)
+	if err != nil {
+		return rep, err
+	}
 	var due []Token
 	if err := s.view(ctx, func(tx Tx) (err error) { due, err = tx.TokensDue(now); return err }); err != nil {
 		return rep, err
 	}
 	for _, d := range due {
+		var r SweepReport // of the Update's last run (Store)
 		err := s.store.Update(ctx, func(tx Tx) error {
+			r = SweepReport{}
 			t, err := tx.Token(d.Serial)
 			if err != nil {
 				return err
 			}
-			return s.applyDue(tx, &t, now, &rep)
+			return s.applyDue(tx, &t, now, &r)
 		})
 		if err != nil {
 			return rep, fmt.Errorf("sweep of %s: %w", d.Serial, err)
 		}
+		rep.add(r)
 	}
 	if err := s.sweepAccounts(ctx, now, &rep); err != nil {
 		return rep, err
@@ -148,6 +171,17 @@ func (s *Server) Sweep(ctx context.Context) (SweepReport, error) {
 	n, err := s.pruneAudit(ctx, now)
 	rep.AuditPruned = n
 	return rep, err
+}
+
+// add counts r's events in rep too.
+func (rep *SweepReport) add(r SweepReport) {
+	rep.Reminders += r.Reminders
+	rep.Expired += r.Expired
+	rep.Revoked += r.Revoked
+	rep.AuditPruned += r.AuditPruned
+	rep.PhoneReminders += r.PhoneReminders
+	rep.PhoneExpired += r.PhoneExpired
+	rep.PhoneLapsed += r.PhoneLapsed
 }
 
 func (s *Server) applyDue(tx Tx, t *Token, now time.Time, rep *SweepReport) error {
@@ -214,7 +248,7 @@ func (s *Server) applyDue(tx Tx, t *Token, now time.Time, rep *SweepReport) erro
 				}
 			}
 		}
-		if _, err := tx.AddAudit(AuditEntry{At: ev.at, Actor: System.String(), Action: "sweep." + string(ev.kind), Target: t.Serial, Outcome: "ok", Detail: outcome}); err != nil {
+		if err := addAudit(tx, AuditEntry{At: ev.at, Actor: System.String(), Action: "sweep." + string(ev.kind), Target: t.Serial, Outcome: "ok", Detail: outcome}); err != nil {
 			return err
 		}
 	}

@@ -32,6 +32,9 @@ func (m removeBuiltBinary) Run() int {
 	if builtDir != "" {
 		os.RemoveAll(builtDir)
 	}
+	if pgCluster != nil {
+		pgCluster.Stop()
+	}
 	return code
 }
 

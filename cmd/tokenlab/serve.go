@@ -25,6 +25,7 @@ import (
 	"github.com/tokenlab/tokenlab/internal/console"
 	"github.com/tokenlab/tokenlab/server"
 	"github.com/tokenlab/tokenlab/server/httpapi"
+	"github.com/tokenlab/tokenlab/server/pgstore"
 	"github.com/tokenlab/tokenlab/server/radius"
 	"github.com/tokenlab/tokenlab/server/sqlitestore"
 )
@@ -47,6 +48,7 @@ func defaultDataDir() (string, error) {
 type serveFlags struct {
 	addr, data, adminToken, serviceToken, clockStart, logFormat string
 	seedKeyFile                                                 string
+	db                                                          string
 	virtualClock, demo                                          bool
 	metricsToken                                                string
 	metricsPublic                                               bool
@@ -89,8 +91,19 @@ defaults”, lists the keys and their allowed values). --drift-tracking,
 --radius-password-and-code and --no-next-code-challenge, when given, override
 the file. The policy is not stored: give --policy at every start.
 
+--db postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or TOKENLAB_DB) keeps the
+data in PostgreSQL instead of --data, so that several serve processes
+(replicas behind a load balancer) share it: a code is accepted once across
+all of them. Every replica is given the same seed key (--seed-key-file FILE
+of 64 hex digits, or TOKENLAB_SEED_KEY) and the same administrator
+credential (--admin-token or TOKENLAB_ADMIN_TOKEN); a replica refuses a key
+that does not open the stored seeds. See docs/deploy.md.
+
 --virtual-clock makes the server's clock stand still between moves (POST
-/v1/clock); it starts at real time or at --clock-start. --demo seeds a demo
+/v1/clock); it starts at real time or at --clock-start. With --db the clock
+lives in the database: every replica reads it, a move through one moves it
+for all, and a replica that joins keeps it (--clock-start only sets a new
+database's). --demo seeds a demo
 fleet, accounts and sponsorships, and prints a walkthrough. SIGINT or SIGTERM
 stops the server gracefully: requests in flight finish, the store closes.
 
@@ -118,6 +131,7 @@ takes the account's password followed by the code in User-Password.`,
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 	fl.StringVar(&f.policyFile, "policy", "", "the lifecycle's rules: a JSON object of GET /v1/policy's keys, each left out its default")
 	fl.StringVar(&f.data, "data", "", "data directory (default $TOKENLAB_HOME/server, else ~/.config/tokenlab/server)")
+	fl.StringVar(&f.db, "db", "", "keep the data in PostgreSQL instead, shared by every replica: postgres://USER@HOST/DB (default $TOKENLAB_DB)")
 	fl.StringVar(&f.seedKeyFile, "seed-key-file", "", "the seed key, outside the data directory (default $TOKENLAB_SEED_KEY in hex, else DIR/seed.key)")
 	fl.StringVar(&f.adminToken, "admin-token", "", "administrator credential (default $TOKENLAB_ADMIN_TOKEN, else generated)")
 	fl.StringVar(&f.serviceToken, "service-token", "", "service credential for a portal (default $TOKENLAB_SERVICE_TOKEN)")
@@ -194,29 +208,34 @@ func (a *app) serve(f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	dbURL := f.db
+	if dbURL == "" {
+		dbURL = os.Getenv("TOKENLAB_DB")
+	}
+	if dbURL != "" && f.data != "" {
+		return usagef("--data and --db: with --db the data lives in PostgreSQL; give one of them")
+	}
+	startAt := time.Now().UTC()
+	if f.clockStart != "" {
+		t, err := time.Parse(time.RFC3339Nano, f.clockStart)
+		if err != nil {
+			return usagef("invalid --clock-start %q: use RFC 3339, e.g. 2026-01-01T00:00:00Z", f.clockStart)
+		}
+		startAt = t
+	}
 	dir := f.data
-	if dir == "" {
-		var err error
-		if dir, err = defaultDataDir(); err != nil {
-			return err
-		}
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("cannot create the data directory: %w", err)
-	}
-	var clk clock.Clock = clock.System{}
-	var vclk *clock.Virtual
-	if f.virtualClock {
-		startAt := time.Now().UTC()
-		if f.clockStart != "" {
-			t, err := time.Parse(time.RFC3339Nano, f.clockStart)
-			if err != nil {
-				return usagef("invalid --clock-start %q: use RFC 3339, e.g. 2026-01-01T00:00:00Z", f.clockStart)
+	if dbURL == "" {
+		if dir == "" {
+			var err error
+			if dir, err = defaultDataDir(); err != nil {
+				return err
 			}
-			startAt = t
 		}
-		vclk = clock.NewVirtual(startAt)
-		clk = vclk
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("cannot create the data directory: %w", err)
+		}
+	} else if f.adminToken == "" && os.Getenv("TOKENLAB_ADMIN_TOKEN") == "" {
+		return usagef("--db needs the administrator credential every replica shares: --admin-token or TOKENLAB_ADMIN_TOKEN (make one with: openssl rand -hex 16)")
 	}
 	adminToken, generated, err := loadAdminToken(f.adminToken, dir)
 	if err != nil {
@@ -233,23 +252,50 @@ func (a *app) serve(f serveFlags) error {
 	if err := checkCredentials(f, dir, adminToken, serviceToken, metricsToken); err != nil {
 		return err
 	}
-	st, err := sqlitestore.Open(dir)
-	if err != nil {
-		return err
-	}
-	key, err := loadSeedKey(context.Background(), f.seedKeyFile, dir, st)
-	if err != nil {
-		st.Close()
-		return err
+	var (
+		st        server.Store
+		key       seedKey
+		clk       clock.Clock = clock.System{}
+		vclk      clock.Mover
+		where     = dir // the data's place, for the log
+		mismatch  = func(k seedKey) error { return seedKeyMismatch(k, dir) }
+		sharedDB  *pgstore.Store
+		openStart = time.Now()
+	)
+	if dbURL != "" {
+		sharedDB, key, err = openDB(dbURL, f.seedKeyFile)
+		if err != nil {
+			return err
+		}
+		st, where, mismatch = sharedDB, sharedDB.Describe(), seedKeyMismatchDB
+		if clk, vclk, err = dbClock(sharedDB, f, startAt, logger); err != nil {
+			st.Close()
+			return err
+		}
+	} else {
+		lite, err := sqlitestore.Open(dir)
+		if err != nil {
+			return err
+		}
+		st = lite
+		if key, err = loadSeedKey(context.Background(), f.seedKeyFile, dir, st); err != nil {
+			st.Close()
+			return err
+		}
+		if f.virtualClock {
+			v := clock.NewVirtual(startAt)
+			clk, vclk = v, v
+		}
 	}
 	srv, err := server.New(server.Config{Store: st, Clock: clk, SeedKey: key.key, Policy: policy})
 	if errors.Is(err, server.ErrSeedKeyMismatch) {
-		err = seedKeyMismatch(key, dir)
+		err = mismatch(key)
 	}
 	if err != nil {
 		st.Close()
 		return err
 	}
+	logger.Debug("store opened", "took", time.Since(openStart))
 	closed := false
 	defer func() {
 		if !closed {
@@ -327,7 +373,7 @@ func (a *app) serve(f serveFlags) error {
 	if !f.virtualClock {
 		go sweepEvery(ctx, srv, f.sweepEvery, logger)
 	}
-	logger.Info("listening", "url", url, "data", dir, "virtual_clock", f.virtualClock, "policy", f.policyFile)
+	logger.Info("listening", "url", url, "data", where, "virtual_clock", f.virtualClock, "policy", f.policyFile)
 	fmt.Fprintf(a.stderr, "tokenlab serve: listening on %s\n", url)
 	fmt.Fprintf(a.stderr, "web console: %s (signs in once, within %d minutes)\n", loginLink, int(console.LoginLinkTTL.Minutes()))
 

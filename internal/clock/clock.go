@@ -7,6 +7,7 @@
 package clock
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -60,3 +61,23 @@ type Func func() time.Time
 
 // Now calls f.
 func (f Func) Now() time.Time { return f() }
+
+// A Mover is a virtual clock that can be moved: Virtual in one process, or
+// one kept in a database that several processes share (server/pgstore),
+// whose moves can fail. Each move returns the new time.
+type Mover interface {
+	Clock
+	StepContext(ctx context.Context, d time.Duration) (time.Time, error)
+	SetContext(ctx context.Context, t time.Time) (time.Time, error)
+}
+
+// StepContext is Step; it never fails.
+func (v *Virtual) StepContext(_ context.Context, d time.Duration) (time.Time, error) {
+	return v.Step(d), nil
+}
+
+// SetContext is Set; it never fails.
+func (v *Virtual) SetContext(_ context.Context, t time.Time) (time.Time, error) {
+	v.Set(t)
+	return t, nil
+}

@@ -68,7 +68,7 @@ type Options struct {
 	AdminToken string
 	// VirtualClock is the server's clock when it is virtual: the console
 	// then offers buttons that move it. Nil: a real clock, no buttons.
-	VirtualClock *clock.Virtual
+	VirtualClock clock.Mover
 	// Logger receives one line per action; nil discards them.
 	Logger *slog.Logger
 	// Clock is the console's own clock, for session limits and login
@@ -98,7 +98,7 @@ const (
 type Console struct {
 	srv       *server.Server
 	store     *emulator.Store
-	vclk      *clock.Virtual
+	vclk      clock.Mover
 	log       *slog.Logger
 	adminID   [sha256.Size]byte // SHA-256 of the credential, for a constant-time check
 	csrf      string            // the forms' csrf field
@@ -130,6 +130,9 @@ var actor = server.AsAdmin("console")
 
 // New returns the console's handler.
 func New(o Options) (*Console, error) {
+	if v, ok := o.VirtualClock.(*clock.Virtual); ok && v == nil {
+		o.VirtualClock = nil // a nil *clock.Virtual is a real clock
+	}
 	if o.Server == nil {
 		return nil, errors.New("console: no server")
 	}

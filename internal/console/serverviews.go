@@ -147,7 +147,11 @@ func (c *Console) moveClock(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, "/server", "", err, "")
 		return
 	}
-	now := c.vclk.Step(d)
+	now, err := c.vclk.StepContext(r.Context(), d)
+	if err != nil {
+		c.fail(w, r, "/server", "", err, "the clock did not move")
+		return
+	}
 	rep, err := c.srv.Sweep(r.Context())
 	if err != nil {
 		c.fail(w, r, "/server", "", err, "the clock moved but the sweep failed")

@@ -76,8 +76,13 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s (HTTP %d)", e.Code, e.Message, e.Status)
 }
 
-// Is reports whether target is a *server.Error or *Error with the same code.
+// Is reports whether target is a *server.Error or *Error with the same code,
+// or server.ErrUnavailable for the API's unavailable (503): the server's
+// database cannot answer for now, and the call may be tried again.
 func (e *Error) Is(target error) bool {
+	if target == server.ErrUnavailable {
+		return e.Code == "unavailable"
+	}
 	switch t := target.(type) {
 	case *server.Error:
 		return t != nil && string(t.Code) == e.Code

@@ -671,8 +671,12 @@ func (a *api) audit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *api) getClock(w http.ResponseWriter, _ *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{"now": a.srv.Clock().Now().UTC().Format(time.RFC3339Nano), "virtual": a.opts.VirtualClock != nil})
+func (a *api) getClock(w http.ResponseWriter, r *http.Request) error {
+	now, err := a.srv.Now(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"now": now.UTC().Format(time.RFC3339Nano), "virtual": a.opts.VirtualClock != nil})
 	return nil
 }
 
@@ -696,9 +700,13 @@ func (a *api) moveClock(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return badRequest("%v", err)
 		}
-		vc.Step(d)
+		if _, err := vc.StepContext(r.Context(), d); err != nil {
+			return err
+		}
 	case b.Set != nil:
-		vc.Set(*b.Set)
+		if _, err := vc.SetContext(r.Context(), *b.Set); err != nil {
+			return err
+		}
 	default:
 		return badRequest(`give "advance" (e.g. "90s", "30d") or "set" (RFC 3339)`)
 	}
@@ -706,7 +714,13 @@ func (a *api) moveClock(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"now": vc.Now().UTC().Format(time.RFC3339Nano), "virtual": true, "sweep": rep})
+	// The time after the sweep, as before: another replica may have moved
+	// the clock since, and the answer says the time the sweep reached.
+	now, err := a.srv.Now(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"now": now.UTC().Format(time.RFC3339Nano), "virtual": true, "sweep": rep})
 	return nil
 }
 

@@ -93,8 +93,10 @@ type Options struct {
 	MetricsToken  string
 	MetricsPublic bool
 	// VirtualClock, when set, is the server's clock and may be moved with
-	// POST /v1/clock; without it that route answers 404.
-	VirtualClock *server.VirtualClock
+	// POST /v1/clock; without it that route answers 404. It is a
+	// *server.VirtualClock, or the database's clock that every replica on
+	// it shares (server/pgstore).
+	VirtualClock server.ClockMover
 	Logger       *slog.Logger
 	// Registry receives the metrics; nil makes a new one.
 	Registry *prometheus.Registry
@@ -223,6 +225,9 @@ func (o Options) Validate() error {
 // New returns the API's handler, with /metrics. Check opts with Validate
 // first.
 func New(srv *server.Server, opts Options) http.Handler {
+	if v, ok := opts.VirtualClock.(*server.VirtualClock); ok && v == nil {
+		opts.VirtualClock = nil // a nil *VirtualClock is a real clock, as it was before the field took a ClockMover
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -433,6 +438,13 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) string {
 	case errors.As(err, &he):
 		writeErr(w, he.status, he.code, he.message)
 		return he.code
+	case errors.Is(err, server.ErrUnavailable):
+		// The database, not the request: the client may try again, and
+		// the operator reads the cause in the log.
+		a.log.Warn("store unavailable", "method", r.Method, "path", r.URL.Path, "error", err)
+		w.Header().Set("Retry-After", "1")
+		writeErr(w, http.StatusServiceUnavailable, "unavailable", "the database is unavailable for now: try again shortly")
+		return "unavailable"
 	case errors.Is(err, context.Canceled):
 		writeErr(w, 499, "bad_request", "the client went away")
 		return "canceled"

@@ -28,6 +28,10 @@ type LoadOptions struct {
 	// (RadiusVerifier sends them over RADIUS); the API still seeds the
 	// tokens and moves the clock. Its refusals must be *server.Error.
 	Verify func(ctx context.Context, userID, otp string) error
+	// Seeded, when set, is called once the tokens are seeded, before the
+	// first verification: a measurement of the verifications alone starts
+	// there.
+	Seeded func()
 }
 
 // LoadResult is what the load test measured. Its verification figures are
@@ -118,6 +122,9 @@ func Load(ctx context.Context, c *client.Client, o LoadOptions) (LoadResult, err
 	pol, err := c.Policy(ctx)
 	if err != nil {
 		return LoadResult{}, err
+	}
+	if o.Seeded != nil {
+		o.Seeded()
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	res := LoadResult{Concurrency: o.Concurrency, Tokens: o.Tokens}

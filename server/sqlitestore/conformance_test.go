@@ -18,3 +18,15 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+// TestReplicas runs the replica tests: two stores on one database file,
+// as two processes would open it.
+func TestReplicas(t *testing.T) {
+	storetest.RunReplicaTests(t, func(t *testing.T, dir string) server.Store {
+		s, err := sqlitestore.Open(dir)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		return s
+	})
+}

@@ -51,6 +51,11 @@
 // suite closes every store it opens. A store whose data is not in a
 // directory (PostgreSQL) can key a database or schema by dir.
 //
+// A store that several processes open on the same data at once (two
+// processes on one SQLite file, replicas on one PostgreSQL database) also
+// runs RunReplicaTests, with the same open function: two stores on one dir
+// race, and must behave as one.
+//
 // A store that cannot do something the suite tests says so with an
 // Option, and those tests are skipped with its reason: NoRestart for one
 // whose data does not outlive Close.

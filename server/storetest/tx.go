@@ -288,17 +288,23 @@ func (h *harness) testViewChangesNothing(t *testing.T) {
 // testConcurrentIncrements: concurrent read-modify-write Updates of one
 // token lose no update.
 func (h *harness) testConcurrentIncrements(t *testing.T) {
-	s := h.fresh(t)
+	concurrentIncrements(t, h.fresh(t))
+}
+
+// concurrentIncrements runs the increments over the stores, which share
+// their data, in turn.
+func concurrentIncrements(t *testing.T, stores ...server.Store) {
+	s := stores[0]
 	putAll(t, s, server.Tx.PutToken, server.Token{Serial: "T1", LastStep: 0})
 	const goroutines, each = 32, 4
 	var wg sync.WaitGroup
 	errs := make(chan error, goroutines*each)
 	start := make(chan struct{})
-	for range goroutines {
+	for g := range goroutines {
 		wg.Go(func() {
 			<-start
 			for range each {
-				errs <- s.Update(context.Background(), func(tx server.Tx) error {
+				errs <- stores[g%len(stores)].Update(context.Background(), func(tx server.Tx) error {
 					k, err := tx.Token("T1")
 					if err != nil {
 						return err
@@ -337,7 +343,13 @@ var errReplayed = errors.New("storetest: step already used")
 // the step only if it is after LastStep, write — Updates racing to accept
 // the same step have one winner; the others see its write.
 func (h *harness) testOnceEveryStep(t *testing.T) {
-	s := h.fresh(t)
+	onceEveryStep(t, h.fresh(t))
+}
+
+// onceEveryStep runs the race over the stores, which share their data,
+// each racer on one of them in turn.
+func onceEveryStep(t *testing.T, stores ...server.Store) {
+	s := stores[0]
 	putAll(t, s, server.Tx.PutToken, server.Token{Serial: "T1", Status: server.StatusActive, LastStep: -1})
 	const rounds, racers = 12, 12
 	accept := func(step int64, racer int) func(server.Tx) error {
@@ -365,7 +377,7 @@ func (h *harness) testOnceEveryStep(t *testing.T) {
 		for racer := range racers {
 			wg.Go(func() {
 				<-start
-				switch err := s.Update(context.Background(), accept(step, racer)); {
+				switch err := stores[racer%len(stores)].Update(context.Background(), accept(step, racer)); {
 				case err == nil:
 					wins.Add(1)
 				case errors.Is(err, errReplayed):
