@@ -95,6 +95,15 @@
 // unavailable): the client tries again, and a code already accepted is
 // then refused as replayed, never accepted twice.
 //
+// # IDs of the logs
+//
+// Audit and notification IDs come from identity columns: unique, never
+// given again, increasing in insertion order within a transaction and
+// between transactions one after the other. Two transactions side by side
+// (two replicas) may commit in the other order than their IDs, so a reader
+// may see ID 8 a moment before ID 7 appears; listings are by ID, and
+// nothing in tokenlab reads the logs from a remembered ID on.
+//
 // # Schema
 //
 // Tables as SQLite's — each record a JSON document in a data column, next

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,14 +63,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: the connection string: %w", err)
 	}
-	if !strings.Contains(dsn, "pool_max_conns") {
-		// pgxpool's default (4, or the CPUs) leaves requests queueing for
-		// a connection while the ones holding them wait on round trips
-		// and commits: on 2 cores, 16 measured a third more
-		// verifications a second than 4, and 24 fewer than 16
-		// (docs/performance.md).
-		cfg.MaxConns = defaultPoolSize
-	}
+	// The pool keeps pgxpool's size, 4 connections or the CPUs if more,
+	// unless pool_max_conns says otherwise: on 2 cores shared with the
+	// database, one replica alone did better with 12–16 (its requests
+	// overlap their round trips), two replicas did worse with 16 each than
+	// with 4 (the backends contend for the cores): the sum over replicas
+	// should stay a small multiple of the database's cores
+	// (docs/performance.md, docs/deploy.md).
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		// A request waits this long at most for a connection to a
 		// database that does not answer, then fails as unavailable.
@@ -106,10 +104,6 @@ func describe(cfg *pgxpool.Config) string {
 	c := cfg.ConnConfig
 	return fmt.Sprintf("%q on %s:%d as %q", c.Database, c.Host, c.Port, c.User)
 }
-
-// defaultPoolSize is each store's connections to the database, unless the
-// connection string's pool_max_conns says otherwise.
-const defaultPoolSize = 16
 
 // maxAttempts bounds how many times an Update runs when each attempt
 // fails to serialise. Each failure means another Update committed, so an
