@@ -184,7 +184,7 @@ func TestConsole(t *testing.T) {
 	defer cancel()
 	go func() {
 		fmt.Fprint(w, "[ 0.1] kernel noise\r\nguest: ready\r\nguest: value 1\r\n")
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // the next line comes later, as a guest prints it: a real pipe read, bounded
 		fmt.Fprint(w, "guest: value 2\r\n")
 		w.Close()
 	}()
