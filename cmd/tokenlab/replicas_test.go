@@ -97,20 +97,7 @@ func TestReplicasOnOneDatabase(t *testing.T) {
 	clients := []*client.Client{a, b}
 
 	// A TOTP token, set up through A, used through both.
-	if _, err := a.ImportSeedFile(ctx, admin, []byte("RT1, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), server.ImportOptions{Format: "csv"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.CreateAccount(ctx, admin, server.NewAccount{UserID: "rita", Email: "r@example.com", FirstName: "R", LastName: "S", Password: "long password"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Sponsor(ctx, admin, server.Sponsorship{UserID: "rita", Serial: "RT1"}); err != nil {
-		t.Fatal(err)
-	}
-	gen, _ := oath.NewGenerator([]byte("12345678901234567890"), oath.SHA1, 8)
-	code := func(at time.Time) string { return gen.Code(uint64(at.Unix() / 30)) }
-	if _, err := b.Activate(ctx, "rita", "RT1", code(start.Add(-30*time.Second)), code(start)); err != nil {
-		t.Fatal(err)
-	}
+	code := activateRita(ctx, t, a, b, "RT1", start)
 
 	// A clock move on one is the other's time.
 	moved, err := a.AdvanceClock(ctx, "30s")
@@ -315,7 +302,7 @@ func TestDBRestartUnderLoad(t *testing.T) {
 	// Bounded wait for the verifications to succeed again by themselves.
 	deadline := time.Now().Add(20 * time.Second)
 	for okAfter.Load() < workers*3 && time.Now().Before(deadline) && !t.Failed() {
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // real processes and a real database: polled, bounded by the deadline
 	}
 	close(stop)
 	wg.Wait()

@@ -104,6 +104,30 @@ func startWatching(t *testing.T, cmd *exec.Cmd, patterns ...*regexp.Regexp) []st
 
 // TestRestartOfTheRealBinary: start, verify, SIGKILL, start again — the
 // used code is refused and the counters are intact.
+// activateRita imports a TOTP token with the RFC 6238 test secret as
+// serial (through in), makes the account rita and sponsors the token to it,
+// and activates it with the codes of the step before start and of start
+// (through act, which may be another replica): it returns the token's code
+// at a time.
+func activateRita(ctx context.Context, t *testing.T, in, act *client.Client, serial string, start time.Time) func(time.Time) string {
+	t.Helper()
+	if _, err := in.ImportSeedFile(ctx, admin, []byte(serial+", 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), server.ImportOptions{Format: "csv"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := act.CreateAccount(ctx, admin, server.NewAccount{UserID: "rita", Email: "r@example.com", FirstName: "R", LastName: "S", Password: "long password"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Sponsor(ctx, admin, server.Sponsorship{UserID: "rita", Serial: serial}); err != nil {
+		t.Fatal(err)
+	}
+	gen, _ := oath.NewGenerator([]byte("12345678901234567890"), oath.SHA1, 8)
+	code := func(at time.Time) string { return gen.Code(uint64(at.Unix() / 30)) }
+	if _, err := act.Activate(ctx, "rita", serial, code(start.Add(-30*time.Second)), code(start)); err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
 func TestRestartOfTheRealBinary(t *testing.T) {
 	bin := buildBinary(t)
 	data := t.TempDir()
@@ -114,20 +138,7 @@ func TestRestartOfTheRealBinary(t *testing.T) {
 	if err := c.Health(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ImportSeedFile(ctx, admin, []byte("R1, 3132333435363738393031323334353637383930, TOTP, 8, 30\n"), server.ImportOptions{Format: "csv"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateAccount(ctx, admin, server.NewAccount{UserID: "rita", Email: "r@example.com", FirstName: "R", LastName: "S", Password: "long password"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Sponsor(ctx, admin, server.Sponsorship{UserID: "rita", Serial: "R1"}); err != nil {
-		t.Fatal(err)
-	}
-	gen, _ := oath.NewGenerator([]byte("12345678901234567890"), oath.SHA1, 8)
-	code := func(at time.Time) string { return gen.Code(uint64(at.Unix() / 30)) }
-	if _, err := c.Activate(ctx, "rita", "R1", code(start.Add(-30*time.Second)), code(start)); err != nil {
-		t.Fatal(err)
-	}
+	code := activateRita(ctx, t, c, c, "R1", start)
 	cs, err := c.AdvanceClock(ctx, "30s")
 	if err != nil {
 		t.Fatal(err)
