@@ -49,6 +49,21 @@ func (p *prober) warmUp(ctx context.Context, u *user, at time.Time) (string, err
 	return "", nil
 }
 
+// warmUser makes a new user and warms it up at its token's now: the user,
+// that time, and what refused the warm-up ("" when it passed).
+func (p *prober) warmUser(ctx context.Context) (*user, time.Time, string, error) {
+	u, err := p.newUser(ctx, 0)
+	if err != nil {
+		return nil, time.Time{}, "", err
+	}
+	at, _, err := u.now()
+	if err != nil {
+		return nil, time.Time{}, "", err
+	}
+	w, err := p.warmUp(ctx, u, at)
+	return u, at, w, err
+}
+
 // checkWarmUp turns a warm-up the baseline passed but a later attempt did
 // not into an error.
 func checkWarmUp(tr trial) error {
@@ -60,15 +75,7 @@ func checkWarmUp(tr trial) error {
 
 func (p *prober) baseline(ctx context.Context) error {
 	tr, err := steady(p, func() (trial, error) {
-		u, err := p.newUser(ctx, 0)
-		if err != nil {
-			return trial{}, err
-		}
-		at, _, err := u.now()
-		if err != nil {
-			return trial{}, err
-		}
-		w, err := p.warmUp(ctx, u, at)
+		_, _, w, err := p.warmUser(ctx)
 		return trial{warmup: w}, err
 	})
 	if err != nil {
@@ -178,15 +185,8 @@ func (p *prober) usedUpTo(ctx context.Context, u *user) (int64, error) {
 // aheadTrial: after a login now, does a new user log in with the code of
 // k steps ahead?
 func (p *prober) aheadTrial(ctx context.Context, k int) (trial, error) {
-	u, err := p.newUser(ctx, 0)
-	if err != nil {
-		return trial{}, err
-	}
-	at, _, err := u.now()
-	if err != nil {
-		return trial{}, err
-	}
-	if w, err := p.warmUp(ctx, u, at); w != "" || err != nil {
+	u, at, w, err := p.warmUser(ctx)
+	if w != "" || err != nil {
 		return trial{warmup: w}, err
 	}
 	a, err := p.login(ctx, u, u.code(at, k))
@@ -198,15 +198,8 @@ func (p *prober) aheadTrial(ctx context.Context, k int) (trial, error) {
 
 func (p *prober) replay(ctx context.Context) error {
 	tr, err := steady(p, func() (trial, error) {
-		u, err := p.newUser(ctx, 0)
-		if err != nil {
-			return trial{}, err
-		}
-		at, _, err := u.now()
-		if err != nil {
-			return trial{}, err
-		}
-		if w, err := p.warmUp(ctx, u, at); w != "" || err != nil {
+		u, at, w, err := p.warmUser(ctx)
+		if w != "" || err != nil {
 			return trial{warmup: w}, err
 		}
 		a, err := p.login(ctx, u, u.code(at, 0))
@@ -546,15 +539,8 @@ func (p *prober) drift(ctx context.Context) error {
 	var reached int
 	tr, err := steady(p, func() (trial, error) {
 		reached = 0
-		u, err := p.newUser(ctx, 0)
-		if err != nil {
-			return trial{}, err
-		}
-		at, _, err := u.now()
-		if err != nil {
-			return trial{}, err
-		}
-		if w, err := p.warmUp(ctx, u, at); w != "" || err != nil {
+		u, at, w, err := p.warmUser(ctx)
+		if w != "" || err != nil {
 			return trial{warmup: w}, err
 		}
 		for off := ahead; ; off += ahead {
@@ -598,15 +584,8 @@ func (p *prober) nextCode(ctx context.Context) error {
 	out := ahead + 1
 	var note string
 	tr, err := steady(p, func() (trial, error) {
-		u, err := p.newUser(ctx, 0)
-		if err != nil {
-			return trial{}, err
-		}
-		at, _, err := u.now()
-		if err != nil {
-			return trial{}, err
-		}
-		if w, err := p.warmUp(ctx, u, at); w != "" || err != nil {
+		u, at, w, err := p.warmUser(ctx)
+		if w != "" || err != nil {
 			return trial{warmup: w}, err
 		}
 		a, err := p.login(ctx, u, u.code(at, out))
